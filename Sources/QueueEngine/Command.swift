@@ -1,0 +1,104 @@
+/// A state change of the queue engine. Every command is applied with a timestamp in epoch milliseconds
+/// chosen by the caller (later: stamped by the Raft leader), so replicas that apply the same commands in
+/// the same order hold the same state.
+public enum Command: Sendable, Equatable, Codable {
+    /// CreateQueue with its attributes and tags.
+    case createQueue(name: String, attributes: [String: String], tags: [String: String])
+    /// DeleteQueue.
+    case deleteQueue(name: String)
+    /// SetQueueAttributes.
+    case setQueueAttributes(name: String, attributes: [String: String])
+    /// PurgeQueue.
+    case purgeQueue(name: String)
+    /// SendMessage (`isBatch` false, one entry) or SendMessageBatch; `senderId` is the caller's access key id.
+    case sendMessages(queueName: String, entries: [SendMessageEntry], senderId: String, isBatch: Bool)
+    /// ReceiveMessage.
+    case receiveMessages(ReceiveMessageRequest)
+    /// DeleteMessage (`isBatch` false, one entry) or DeleteMessageBatch.
+    case deleteMessages(queueName: String, entries: [ReceiptEntry], isBatch: Bool)
+    /// ChangeMessageVisibility (`isBatch` false, one entry) or ChangeMessageVisibilityBatch.
+    case changeMessageVisibility(queueName: String, entries: [ReceiptEntry], isBatch: Bool)
+    /// TagQueue.
+    case tagQueue(name: String, tags: [String: String])
+    /// UntagQueue.
+    case untagQueue(name: String, tagKeys: [String])
+    /// AddPermission.
+    case addPermission(name: String, label: String, accountIds: [String], actions: [String])
+    /// RemovePermission.
+    case removePermission(name: String, label: String)
+    /// StartMessageMoveTask.
+    case startMessageMoveTask(sourceArn: String, destinationArn: String?, maxNumberOfMessagesPerSecond: Int?)
+    /// CancelMessageMoveTask.
+    case cancelMessageMoveTask(taskHandle: String)
+    /// Time passes: delays and visibility timeouts run out, retention expires messages, move tasks progress.
+    case advanceTime
+}
+
+/// What applying a command produced.
+public enum CommandResult: Sendable, Equatable {
+    /// The whole request failed.
+    case failure(QueueError)
+    /// Success with no data.
+    case done
+    /// CreateQueue: the queue's name.
+    case queueCreated(name: String)
+    /// SendMessage / SendMessageBatch results, in entry order.
+    case sent([BatchEntryResult<SentMessage>])
+    /// ReceiveMessage.
+    case received([ReceivedMessage])
+    /// DeleteMessage(Batch) / ChangeMessageVisibility(Batch) results, in entry order.
+    case acknowledged([BatchEntryResult<Acknowledged>])
+    /// StartMessageMoveTask.
+    case moveTaskStarted(taskHandle: String)
+    /// CancelMessageMoveTask.
+    case moveTaskCancelled(approximateNumberOfMessagesMoved: Int)
+}
+
+extension QueueEngine {
+    /// Applies one command at `timestampMilliseconds`. A timestamp earlier than one already applied is
+    /// treated as that earlier one: engine time never goes back.
+    public mutating func apply(_ command: Command, timestampMilliseconds: Int64) -> CommandResult {
+        clock = max(clock, timestampMilliseconds)
+        do {
+            switch command {
+            case .createQueue(let name, let attributes, let tags):
+                try createQueue(name: name, attributes: attributes, tags: tags)
+                return .queueCreated(name: name)
+            case .deleteQueue(let name):
+                try deleteQueue(name: name)
+            case .setQueueAttributes(let name, let attributes):
+                try setQueueAttributes(name: name, attributes: attributes)
+            case .purgeQueue(let name):
+                try purgeQueue(name: name)
+            case .sendMessages(let queueName, let entries, let senderId, let isBatch):
+                return .sent(try sendMessages(queueName: queueName, entries: entries, senderId: senderId, isBatch: isBatch))
+            case .receiveMessages(let request):
+                return .received(try receiveMessages(request))
+            case .deleteMessages(let queueName, let entries, let isBatch):
+                return .acknowledged(try deleteMessages(queueName: queueName, entries: entries, isBatch: isBatch))
+            case .changeMessageVisibility(let queueName, let entries, let isBatch):
+                return .acknowledged(
+                    try changeMessageVisibility(queueName: queueName, entries: entries, isBatch: isBatch))
+            case .tagQueue(let name, let tags):
+                try tagQueue(name: name, tags: tags)
+            case .untagQueue(let name, let tagKeys):
+                try untagQueue(name: name, tagKeys: tagKeys)
+            case .addPermission(let name, let label, let accountIds, let actions):
+                try addPermission(name: name, label: label, accountIds: accountIds, actions: actions)
+            case .removePermission(let name, let label):
+                try removePermission(name: name, label: label)
+            case .startMessageMoveTask(let sourceArn, let destinationArn, let rate):
+                return .moveTaskStarted(
+                    taskHandle: try startMessageMoveTask(
+                        sourceArn: sourceArn, destinationArn: destinationArn, maxNumberOfMessagesPerSecond: rate))
+            case .cancelMessageMoveTask(let taskHandle):
+                return .moveTaskCancelled(approximateNumberOfMessagesMoved: try cancelMessageMoveTask(taskHandle))
+            case .advanceTime:
+                advanceTime()
+            }
+            return .done
+        } catch {
+            return .failure(error)
+        }
+    }
+}

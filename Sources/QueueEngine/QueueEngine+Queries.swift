@@ -1,0 +1,125 @@
+/// Read-only questions. They change nothing; counters are as of the last applied command.
+extension QueueEngine {
+    /// Whether the queue exists (GetQueueUrl).
+    public func queueExists(_ name: String) -> Bool { queues[name] != nil }
+
+    /// ListQueues: names with `prefix`, sorted; pages of `maxResults` with a continuation token.
+    public func listQueues(prefix: String?, maxResults: Int?, nextToken: String?) throws(QueueError) -> QueueNamePage {
+        try page(
+            queues.keys.filter { prefix == nil || $0.hasPrefix(prefix!) }, maxResults: maxResults, nextToken: nextToken)
+    }
+
+    /// ListDeadLetterSourceQueues: queues whose RedrivePolicy targets `name`.
+    public func deadLetterSourceQueues(
+        of name: String, maxResults: Int?, nextToken: String?
+    ) throws(QueueError) -> QueueNamePage {
+        guard queues[name] != nil else { throw .queueDoesNotExist() }
+        let arn = queueArn(name)
+        let sources = queues.values.filter { $0.configuration.redrivePolicy?.deadLetterTargetArn == arn }.map(\.name)
+        return try page(sources, maxResults: maxResults, nextToken: nextToken)
+    }
+
+    private func page(_ names: [String], maxResults: Int?, nextToken: String?) throws(QueueError) -> QueueNamePage {
+        if let maxResults, !(1...QueueLimits.listResultsMax).contains(maxResults) {
+            throw QueueError.invalidParameter(
+                "MaxResults", String(maxResults), reason: "MaxResults must be an integer between 1 and 1000.")
+        }
+        var sorted = names.sorted()
+        if let nextToken {
+            guard let after = PageToken.decode(nextToken) else {
+                throw QueueError.invalidParameter("NextToken", nextToken, reason: "Invalid NextToken value.")
+            }
+            sorted = Array(sorted.drop { $0 <= after })
+        }
+        let limit = maxResults ?? QueueLimits.listResultsMax
+        let pageNames = Array(sorted.prefix(limit))
+        let more = maxResults != nil && sorted.count > limit
+        return QueueNamePage(queueNames: pageNames, nextToken: more ? PageToken.encode(pageNames.last!) : nil)
+    }
+
+    /// GetQueueAttributes: the requested names (`All` for every one). An unknown name is an error.
+    public func queueAttributes(_ name: String, names: [String]) throws(QueueError) -> [String: String] {
+        guard let queue = queues[name] else { throw .queueDoesNotExist() }
+        var wanted = Set<String>()
+        for attributeName in names {
+            if attributeName == "All" {
+                wanted.formUnion(QueueConfiguration.settableNames)
+                wanted.formUnion(QueueConfiguration.readOnlyNames)
+            } else if QueueConfiguration.settableNames.contains(attributeName)
+                || QueueConfiguration.readOnlyNames.contains(attributeName)
+            {
+                wanted.insert(attributeName)
+            } else {
+                throw QueueError(.invalidAttributeName, "Unknown Attribute \(attributeName).")
+            }
+        }
+        var result: [String: String] = [:]
+        for attributeName in wanted {
+            switch attributeName {
+            case "ApproximateNumberOfMessages": result[attributeName] = String(queue.availableCount)
+            case "ApproximateNumberOfMessagesNotVisible": result[attributeName] = String(queue.inFlightCount)
+            case "ApproximateNumberOfMessagesDelayed": result[attributeName] = String(queue.delayedCount)
+            case "CreatedTimestamp": result[attributeName] = String(queue.createdTimestamp / 1000)
+            case "LastModifiedTimestamp": result[attributeName] = String(queue.lastModifiedTimestamp / 1000)
+            case "QueueArn": result[attributeName] = queueArn(name)
+            default: result[attributeName] = queue.configuration.value(of: attributeName)
+            }
+        }
+        return result
+    }
+
+    /// ListQueueTags.
+    public func queueTags(_ name: String) throws(QueueError) -> [String: String] {
+        guard let queue = queues[name] else { throw .queueDoesNotExist() }
+        return queue.tags
+    }
+
+    /// The queue's ReceiveMessageWaitTimeSeconds (the default long-poll wait), or nil if it does not exist.
+    public func receiveWaitTimeSeconds(_ name: String) -> Int? {
+        queues[name]?.configuration.receiveMessageWaitTimeSeconds
+    }
+
+    /// Whether the queue is FIFO, or nil if it does not exist.
+    public func isFifoQueue(_ name: String) -> Bool? { queues[name]?.isFifo }
+
+    /// The earliest time, epoch milliseconds, at which a message of the queue may become receivable
+    /// without any new command: a long-poll waiter should look again then.
+    public func nextWakeMilliseconds(_ name: String) -> Int64? { queues[name]?.nextTimerMilliseconds }
+
+    /// Total messages held, for tests and status.
+    public var messageCount: Int { queues.values.reduce(0) { $0 + $1.messages.count } }
+
+    /// Names of all queues.
+    public var queueNames: [String] { queues.keys.sorted() }
+}
+
+/// Opaque continuation tokens for list actions: the last name returned, hex-encoded.
+enum PageToken {
+    static func encode(_ name: String) -> String { MessageDigest.hex(Array(name.utf8)) }
+
+    static func decode(_ token: String) -> String? {
+        let bytes = Array(token.utf8)
+        guard bytes.count % 2 == 0, bytes.count <= 4 * QueueLimits.queueNameLengthMax else { return nil }
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            guard let high = hexValue(bytes[index]), let low = hexValue(bytes[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: return byte - 0x30
+        case 0x61...0x66: return byte - 0x61 + 10
+        default: return nil
+        }
+    }
+}
+
+extension QueueEngine {
+    /// Messages of the queue that can be received now (as of the last applied command).
+    public func availableMessageCount(_ name: String) -> Int { queues[name]?.availableCount ?? 0 }
+}

@@ -1,0 +1,139 @@
+extension QueueEngine {
+    /// SendMessage / SendMessageBatch. A batch's request-level errors throw; per-entry errors are results.
+    /// A single send's entry error throws.
+    mutating func sendMessages(
+        queueName: String, entries: [SendMessageEntry], senderId: String, isBatch: Bool
+    ) throws(QueueError) -> [BatchEntryResult<SentMessage>] {
+        guard queues[queueName] != nil else { throw .queueDoesNotExist() }
+        if isBatch {
+            try MessageValidation.validateBatch(ids: entries.map(\.id), entryName: "SendMessageBatchRequestEntry")
+            let total = entries.reduce(0) { sum, entry in
+                sum + entry.body.utf8.count
+                    + entry.messageAttributes.reduce(0) { $0 + $1.value.sizeBytes(name: $1.key) }
+            }
+            guard total <= QueueLimits.batchSizeBytesMax else {
+                throw QueueError(
+                    .batchRequestTooLong,
+                    "Batch requests cannot be longer than \(QueueLimits.batchSizeBytesMax) bytes. You have sent \(total) bytes.")
+            }
+        } else {
+            precondition(entries.count == 1, "a single SendMessage carries \(entries.count) entries")
+        }
+        var results: [BatchEntryResult<SentMessage>] = []
+        results.reserveCapacity(entries.count)
+        for entry in entries {
+            do {
+                let sent = try sendOne(entry, queueName: queueName, senderId: senderId)
+                results.append(BatchEntryResult(id: entry.id ?? "", outcome: .success(sent)))
+            } catch {
+                if !isBatch { throw error }
+                results.append(BatchEntryResult(id: entry.id ?? "", outcome: .failure(error)))
+            }
+        }
+        return results
+    }
+
+    private mutating func sendOne(
+        _ entry: SendMessageEntry, queueName: String, senderId: String
+    ) throws(QueueError) -> SentMessage {
+        let now = clock
+        guard let queue = queues[queueName] else { throw .queueDoesNotExist() }
+        let configuration = queue.configuration
+        guard !entry.body.isEmpty else {
+            throw QueueError(.missingParameter, "The request must contain the parameter MessageBody.")
+        }
+        guard MessageValidation.hasOnlyAllowedCharacters(entry.body) else {
+            throw QueueError(.invalidMessageContents, MessageValidation.invalidCharactersMessage)
+        }
+        let attributesSize = try MessageValidation.validateAttributes(entry.messageAttributes)
+        for (name, value) in entry.messageSystemAttributes {
+            guard name == "AWSTraceHeader", value.dataType == "String", let text = value.stringValue, !text.isEmpty
+            else {
+                throw QueueError(
+                    .invalidParameterValue,
+                    "Message system attribute name '\(name)' is invalid: only AWSTraceHeader of type String is supported.")
+            }
+        }
+        let size = entry.body.utf8.count + attributesSize
+        guard size <= configuration.maximumMessageSize else {
+            throw QueueError(
+                .invalidParameterValue,
+                "One or more parameters are invalid. Reason: Message must be shorter than \(configuration.maximumMessageSize) bytes.")
+        }
+        if let delay = entry.delaySeconds {
+            guard (0...QueueLimits.delaySecondsMax).contains(delay) else {
+                throw QueueError.invalidParameter(
+                    "DelaySeconds", String(delay), reason: "DelaySeconds must be >= 0 and <= \(QueueLimits.delaySecondsMax).")
+            }
+            if configuration.fifoQueue && delay != 0 {
+                throw QueueError.invalidParameter(
+                    "DelaySeconds", String(delay), reason: "The request include parameter that is not valid for this queue type.")
+            }
+        }
+        if let groupId = entry.messageGroupId { try MessageValidation.validateFifoId(groupId, parameter: "MessageGroupId") }
+        let md5OfBody = MessageDigest.md5(ofBody: entry.body)
+        let md5OfAttributes = MessageDigest.md5(ofAttributes: entry.messageAttributes)
+        let md5OfSystemAttributes = MessageDigest.md5(ofAttributes: entry.messageSystemAttributes)
+
+        var deduplicationKey: String?
+        if configuration.fifoQueue {
+            guard let groupId = entry.messageGroupId else {
+                throw QueueError(.missingParameter, "The request must contain the parameter MessageGroupId.")
+            }
+            let deduplicationId: String
+            if let given = entry.messageDeduplicationId {
+                try MessageValidation.validateFifoId(given, parameter: "MessageDeduplicationId")
+                deduplicationId = given
+            } else if configuration.contentBasedDeduplication {
+                deduplicationId = MessageDigest.sha256(ofBody: entry.body)
+            } else {
+                throw QueueError(
+                    .invalidParameterValue,
+                    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+            }
+            let key = configuration.deduplicationScope == "messageGroup" ? groupId + "\u{0}" + deduplicationId : deduplicationId
+            if let record = queue.deduplication[key], record.expiresAtMilliseconds > now {
+                return SentMessage(
+                    messageId: record.messageId, md5OfMessageBody: md5OfBody, md5OfMessageAttributes: md5OfAttributes,
+                    md5OfMessageSystemAttributes: md5OfSystemAttributes,
+                    sequenceNumber: Self.formatSequenceNumber(record.fifoSequenceNumber))
+            }
+            deduplicationKey = key
+        } else if let given = entry.messageDeduplicationId {
+            throw QueueError.invalidParameter(
+                "MessageDeduplicationId", given, reason: "The request include parameter that is not valid for this queue type.")
+        }
+
+        let sequence = takeSequence()
+        let delaySeconds = entry.delaySeconds ?? configuration.delaySeconds
+        let message = StoredMessage(
+            sequence: sequence, messageId: identifiers.messageId(sequence: sequence), body: entry.body,
+            md5OfBody: md5OfBody, messageAttributes: entry.messageAttributes, md5OfMessageAttributes: md5OfAttributes,
+            systemAttributes: entry.messageSystemAttributes, md5OfSystemAttributes: md5OfSystemAttributes,
+            senderId: senderId, sentTimestamp: now, messageGroupId: entry.messageGroupId,
+            messageDeduplicationId: configuration.fifoQueue
+                ? (entry.messageDeduplicationId ?? MessageDigest.sha256(ofBody: entry.body)) : nil,
+            fifoSequenceNumber: configuration.fifoQueue ? sequence : nil, sizeBytes: size,
+            state: delaySeconds > 0 ? .delayed : .available,
+            visibleAtMilliseconds: now + Int64(delaySeconds) * 1000)
+        try withQueue(queueName) { queue in
+            queue.insert(message)
+            if let deduplicationKey {
+                let expiresAt = now + QueueLimits.deduplicationWindowMilliseconds
+                queue.deduplication[deduplicationKey] = DeduplicationRecord(
+                    messageId: message.messageId, fifoSequenceNumber: sequence, expiresAtMilliseconds: expiresAt)
+                queue.deduplicationExpiry.append((expiresAt, deduplicationKey))
+            }
+        }
+        return SentMessage(
+            messageId: message.messageId, md5OfMessageBody: md5OfBody, md5OfMessageAttributes: md5OfAttributes,
+            md5OfMessageSystemAttributes: md5OfSystemAttributes,
+            sequenceNumber: configuration.fifoQueue ? Self.formatSequenceNumber(sequence) : nil)
+    }
+
+    /// FIFO sequence numbers are 20-digit decimal strings, as SQS's are.
+    static func formatSequenceNumber(_ sequence: UInt64) -> String {
+        let digits = String(sequence)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+}

@@ -1,0 +1,79 @@
+/// Settings every replica of a shard shares.
+public struct QueueEngineConfiguration: Sendable, Equatable {
+    /// The region in queue ARNs, e.g. `us-east-1`.
+    public var region: String
+    /// The account id in queue URLs and ARNs.
+    public var accountId: String
+    /// The shard this engine serves; part of every message id.
+    public var shardId: UInt32
+    /// The key that MACs receipt handles and derives message ids (at least 16 bytes).
+    public var receiptHandleKey: [UInt8]
+
+    public init(
+        region: String = "us-east-1", accountId: String = "000000000000", shardId: UInt32 = 0,
+        receiptHandleKey: [UInt8]
+    ) {
+        precondition(receiptHandleKey.count >= 16, "receiptHandleKey has \(receiptHandleKey.count) bytes, needs 16")
+        self.region = region
+        self.accountId = accountId
+        self.shardId = shardId
+        self.receiptHandleKey = receiptHandleKey
+    }
+}
+
+/// The replicated state machine of one shard: queues, messages, visibility, delay, retention, receive
+/// counts, dead-letter redrive, message move tasks, FIFO groups and deduplication, purge, attributes and
+/// tags.
+///
+/// It is a value driven only by `apply(_:timestampMilliseconds:)` and read by the query methods. It reads
+/// no clock and no random generator: ids and receipt handles are derived from its state and
+/// configuration, so every replica applying the same commands holds the same state.
+public struct QueueEngine: Sendable {
+    public let configuration: QueueEngineConfiguration
+    let identifiers: Identifiers
+    /// The latest timestamp applied, epoch milliseconds.
+    public internal(set) var clock: Int64 = 0
+    var queues: [String: QueueState] = [:]
+    /// Recently deleted queue names and when they were deleted.
+    var deletedQueues: [String: Int64] = [:]
+    var nextMessageSequence: UInt64 = 1
+    var nextQueueIncarnation: UInt64 = 1
+    var nextMoveTaskNumber: UInt64 = 1
+    /// Move tasks per source queue name, oldest first.
+    var moveTasks: [String: [MessageMoveTask]] = [:]
+    /// The clock when time last advanced for move tasks.
+    var lastAdvanceMilliseconds: Int64?
+
+    public init(configuration: QueueEngineConfiguration) {
+        self.configuration = configuration
+        self.identifiers = Identifiers(shardId: configuration.shardId, receiptHandleKey: configuration.receiptHandleKey)
+    }
+
+    /// The ARN of a queue of this engine's account and region.
+    public func queueArn(_ name: String) -> String {
+        "arn:aws:sqs:\(configuration.region):\(configuration.accountId):\(name)"
+    }
+
+    /// The queue name an ARN of this account and region names, or nil.
+    func queueName(fromArn arn: String) -> String? {
+        let prefix = "arn:aws:sqs:\(configuration.region):\(configuration.accountId):"
+        guard arn.hasPrefix(prefix) else { return nil }
+        let name = String(arn.dropFirst(prefix.count))
+        return name.isEmpty ? nil : name
+    }
+
+    /// Runs `body` on the named queue in place, after bringing its timers up to the engine clock.
+    mutating func withQueue<Result>(
+        _ name: String, _ body: (inout QueueState) throws(QueueError) -> Result
+    ) throws(QueueError) -> Result {
+        guard queues[name] != nil else { throw .queueDoesNotExist() }
+        queues[name]!.advance(to: clock)
+        return try body(&queues[name]!)
+    }
+
+    /// Takes the next message sequence number.
+    mutating func takeSequence() -> UInt64 {
+        defer { nextMessageSequence += 1 }
+        return nextMessageSequence
+    }
+}

@@ -1,0 +1,244 @@
+import DequeModule
+import HeapModule
+
+/// A FIFO message group: its messages in send order (deleted ones are skipped lazily) and how many are
+/// in flight. The group is blocked while any is.
+struct FifoGroup: Sendable {
+    var sequences: Deque<UInt64> = []
+    var inFlightCount = 0
+}
+
+/// A remembered FIFO deduplication id.
+struct DeduplicationRecord: Sendable {
+    var messageId: String
+    var fifoSequenceNumber: UInt64
+    var expiresAtMilliseconds: Int64
+}
+
+/// A remembered FIFO ReceiveRequestAttemptId: what that receive returned.
+struct ReceiveAttempt: Sendable {
+    var receipts: [Identifiers.Receipt]
+    var expiresAtMilliseconds: Int64
+}
+
+/// One queue: configuration, tags, messages and the indexes that make receive, delete and visibility
+/// changes cost O(log n) in the queue's depth.
+struct QueueState: Sendable {
+    let name: String
+    let incarnation: UInt64
+    let createdTimestamp: Int64
+    var lastModifiedTimestamp: Int64
+    var configuration: QueueConfiguration
+    var tags: [String: String] = [:]
+    var lastPurgeTimestamp: Int64?
+
+    var messages: [UInt64: StoredMessage] = [:]
+    var availableCount = 0
+    var inFlightCount = 0
+    var delayedCount = 0
+
+    /// Delay and visibility deadlines; entries whose version no longer matches are skipped.
+    var timers = Heap<MessageTimer>()
+    /// Standard queues: available messages, oldest first.
+    var ready = Heap<ReadyMessage>()
+    /// Retention deadlines.
+    var retention = Heap<RetentionEntry>()
+    /// FIFO queues: groups and the groups that may be ready.
+    var groups: [String: FifoGroup] = [:]
+    var readyGroups = Heap<ReadyGroup>()
+    var deduplication: [String: DeduplicationRecord] = [:]
+    var deduplicationExpiry: Deque<(expiresAtMilliseconds: Int64, key: String)> = []
+    var receiveAttempts: [String: ReceiveAttempt] = [:]
+    var receiveAttemptExpiry: Deque<(expiresAtMilliseconds: Int64, key: String)> = []
+
+    var isFifo: Bool { configuration.fifoQueue }
+
+    init(name: String, incarnation: UInt64, configuration: QueueConfiguration, now: Int64) {
+        self.name = name
+        self.incarnation = incarnation
+        self.configuration = configuration
+        self.createdTimestamp = now
+        self.lastModifiedTimestamp = now
+    }
+
+    // MARK: Message lifecycle
+
+    /// Adds a message in the state it carries (`delayed` or `available`).
+    mutating func insert(_ message: StoredMessage) {
+        precondition(message.state != .inFlight, "message \(message.sequence) inserted in flight")
+        messages[message.sequence] = message
+        retention.insert(RetentionEntry(sentTimestamp: message.sentTimestamp, sequence: message.sequence))
+        if let groupId = message.messageGroupId, isFifo {
+            groups[groupId, default: FifoGroup()].sequences.append(message.sequence)
+        }
+        switch message.state {
+        case .delayed:
+            delayedCount += 1
+            timers.insert(
+                MessageTimer(
+                    atMilliseconds: message.visibleAtMilliseconds, sequence: message.sequence,
+                    version: message.version))
+        case .available:
+            availableCount += 1
+            enqueueAvailable(message)
+        case .inFlight:
+            break
+        }
+    }
+
+    /// Removes a message in any state; returns it.
+    @discardableResult
+    mutating func remove(_ sequence: UInt64) -> StoredMessage? {
+        guard let message = messages.removeValue(forKey: sequence) else { return nil }
+        switch message.state {
+        case .delayed: delayedCount -= 1
+        case .available: availableCount -= 1
+        case .inFlight:
+            inFlightCount -= 1
+            if let groupId = message.messageGroupId, isFifo { groups[groupId]?.inFlightCount -= 1 }
+        }
+        if let groupId = message.messageGroupId, isFifo { scheduleGroup(groupId) }
+        compactIfSparse()
+        return message
+    }
+
+    /// Makes a delayed or in-flight message available now.
+    mutating func makeAvailable(_ sequence: UInt64) {
+        guard var message = messages[sequence], message.state != .available else { return }
+        let wasInFlight = message.state == .inFlight
+        if wasInFlight { inFlightCount -= 1 } else { delayedCount -= 1 }
+        message.state = .available
+        message.version &+= 1
+        availableCount += 1
+        messages[sequence] = message
+        if wasInFlight, isFifo, let groupId = message.messageGroupId {
+            groups[groupId]?.inFlightCount -= 1
+        }
+        enqueueAvailable(message)
+    }
+
+    /// Hides a message until `visibleAt`; it becomes in flight (a receive or a visibility change).
+    mutating func hide(_ sequence: UInt64, until visibleAt: Int64) {
+        guard var message = messages[sequence] else { return }
+        switch message.state {
+        case .delayed: delayedCount -= 1
+        case .available: availableCount -= 1
+        case .inFlight: inFlightCount -= 1
+        }
+        if message.state != .inFlight, isFifo, let groupId = message.messageGroupId {
+            groups[groupId]?.inFlightCount += 1
+        }
+        message.state = .inFlight
+        message.visibleAtMilliseconds = visibleAt
+        message.version &+= 1
+        inFlightCount += 1
+        messages[sequence] = message
+        timers.insert(MessageTimer(atMilliseconds: visibleAt, sequence: sequence, version: message.version))
+    }
+
+    private mutating func enqueueAvailable(_ message: StoredMessage) {
+        if isFifo, let groupId = message.messageGroupId {
+            scheduleGroup(groupId)
+        } else {
+            ready.insert(ReadyMessage(sequence: message.sequence, version: message.version))
+        }
+    }
+
+    // MARK: FIFO groups
+
+    /// Drops deleted messages from the front of a group; forgets an empty group.
+    mutating func trimGroup(_ groupId: String) {
+        guard var group = groups[groupId] else { return }
+        while let first = group.sequences.first, messages[first] == nil { group.sequences.removeFirst() }
+        if group.sequences.isEmpty && group.inFlightCount == 0 {
+            groups[groupId] = nil
+        } else {
+            groups[groupId] = group
+        }
+    }
+
+    /// The head message of a group that can be received now, if the group is not blocked.
+    func readyHead(of groupId: String) -> UInt64? {
+        guard let group = groups[groupId], group.inFlightCount == 0 else { return nil }
+        for sequence in group.sequences {
+            guard let message = messages[sequence] else { continue }
+            return message.state == .available ? sequence : nil
+        }
+        return nil
+    }
+
+    /// Marks a group ready if its head can be received.
+    mutating func scheduleGroup(_ groupId: String) {
+        trimGroup(groupId)
+        if let head = readyHead(of: groupId) {
+            readyGroups.insert(ReadyGroup(headSequence: head, groupId: groupId))
+        }
+    }
+
+    // MARK: Time
+
+    /// Runs out delays and visibility timeouts due by `now`, and expires messages past retention.
+    mutating func advance(to now: Int64) {
+        while let timer = timers.min, timer.atMilliseconds <= now {
+            timers.removeMin()
+            guard let message = messages[timer.sequence], message.version == timer.version,
+                message.state != .available
+            else { continue }
+            makeAvailable(timer.sequence)
+        }
+        let retentionMilliseconds = Int64(configuration.messageRetentionPeriod) * 1000
+        while let entry = retention.min, entry.sentTimestamp + retentionMilliseconds <= now {
+            retention.removeMin()
+            remove(entry.sequence)
+        }
+        while let first = deduplicationExpiry.first, first.expiresAtMilliseconds <= now {
+            deduplicationExpiry.removeFirst()
+            if let record = deduplication[first.key], record.expiresAtMilliseconds <= now {
+                deduplication[first.key] = nil
+            }
+        }
+        while let first = receiveAttemptExpiry.first, first.expiresAtMilliseconds <= now {
+            receiveAttemptExpiry.removeFirst()
+            if let attempt = receiveAttempts[first.key], attempt.expiresAtMilliseconds <= now {
+                receiveAttempts[first.key] = nil
+            }
+        }
+    }
+
+    /// The earliest time a delayed or in-flight message may become available (a long-poll wake-up hint).
+    var nextTimerMilliseconds: Int64? { timers.min?.atMilliseconds }
+
+    /// Removes every message (PurgeQueue).
+    mutating func purge() {
+        messages = [:]
+        availableCount = 0
+        inFlightCount = 0
+        delayedCount = 0
+        timers = Heap()
+        ready = Heap()
+        retention = Heap()
+        groups = [:]
+        readyGroups = Heap()
+        receiveAttempts = [:]
+        receiveAttemptExpiry = []
+    }
+
+    /// Rebuilds lazily-pruned indexes when stale entries outnumber live ones, keeping removal O(1)
+    /// amortized and memory proportional to the live messages.
+    private mutating func compactIfSparse() {
+        let live = messages.count
+        let slack = 4096
+        if timers.count > 2 * (inFlightCount + delayedCount) + slack {
+            timers = Heap(timers.unordered.filter { messages[$0.sequence]?.version == $0.version })
+        }
+        if ready.count > 2 * availableCount + slack {
+            ready = Heap(ready.unordered.filter { messages[$0.sequence]?.version == $0.version })
+        }
+        if retention.count > 2 * live + slack {
+            retention = Heap(retention.unordered.filter { messages[$0.sequence] != nil })
+        }
+        if readyGroups.count > 2 * groups.count + slack {
+            readyGroups = Heap(readyGroups.unordered.filter { readyHead(of: $0.groupId) == $0.headSequence })
+        }
+    }
+}

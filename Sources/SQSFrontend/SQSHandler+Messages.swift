@@ -1,0 +1,145 @@
+import QueueEngine
+
+extension SQSHandler {
+    func sendEntry(_ parameters: WireParameters, id: String?) throws(QueueError) -> SendMessageEntry {
+        SendMessageEntry(
+            id: id, body: try parameters.string("MessageBody") ?? "",
+            delaySeconds: try parameters.integer("DelaySeconds"),
+            messageAttributes: try parameters.messageAttributes("MessageAttributes"),
+            messageSystemAttributes: try parameters.messageAttributes("MessageSystemAttributes"),
+            messageGroupId: try parameters.string("MessageGroupId"),
+            messageDeduplicationId: try parameters.string("MessageDeduplicationId"))
+    }
+
+    static func sentFields(_ sent: SentMessage, into object: inout WireObject) {
+        object["MD5OfMessageBody"] = .string(sent.md5OfMessageBody)
+        if let md5 = sent.md5OfMessageAttributes { object["MD5OfMessageAttributes"] = .string(md5) }
+        if let md5 = sent.md5OfMessageSystemAttributes { object["MD5OfMessageSystemAttributes"] = .string(md5) }
+        object["MessageId"] = .string(sent.messageId)
+        if let sequence = sent.sequenceNumber { object["SequenceNumber"] = .string(sequence) }
+    }
+
+    func sendMessage(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+        let name = try queueName(parameters, request)
+        guard parameters.value("MessageBody") != nil else { throw WireParameters.missing("MessageBody") }
+        let entry = try sendEntry(parameters, id: nil)
+        switch host.apply(.sendMessages(queueName: name, entries: [entry], senderId: request.senderId, isBatch: false)) {
+        case .failure(let error): throw error
+        case .sent(let results):
+            switch results.first?.outcome {
+            case .success(let sent):
+                var object = WireObject()
+                Self.sentFields(sent, into: &object)
+                return object
+            case .failure(let error): throw error
+            case nil: throw QueueError(.internalFailure, "No result.")
+            }
+        default: throw QueueError(.internalFailure, "Unexpected result.")
+        }
+    }
+
+    func sendMessageBatch(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+        let name = try queueName(parameters, request)
+        let entries = try parameters.objectList("Entries").map { entry throws(QueueError) in
+            try sendEntry(entry, id: try entry.string("Id"))
+        }
+        switch host.apply(.sendMessages(queueName: name, entries: entries, senderId: request.senderId, isBatch: true)) {
+        case .failure(let error): throw error
+        case .sent(let results):
+            return Self.batchResult(results) { sent, object in Self.sentFields(sent, into: &object) }
+        default: throw QueueError(.internalFailure, "Unexpected result.")
+        }
+    }
+
+    static func batchResult<Success>(
+        _ results: [BatchEntryResult<Success>], fields: (Success, inout WireObject) -> Void
+    ) -> WireObject {
+        var successful: [WireValue] = []
+        var failed: [WireValue] = []
+        for result in results {
+            switch result.outcome {
+            case .success(let value):
+                var object: WireObject = ["Id": .string(result.id)]
+                fields(value, &object)
+                successful.append(.object(object))
+            case .failure(let error):
+                let shape = SQSErrorShape(error.code)
+                failed.append(
+                    .object([
+                        "Id": .string(result.id), "SenderFault": .boolean(shape.fault == "Sender"),
+                        "Code": .string(shape.shape), "Message": .string(error.message),
+                    ]))
+            }
+        }
+        return ["Successful": .list(successful), "Failed": .list(failed)]
+    }
+
+    func receiveMessage(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
+        let name = try queueName(parameters, request)
+        var systemNames = try parameters.stringList("MessageSystemAttributeNames")
+        systemNames.append(contentsOf: try parameters.stringList("AttributeNames"))
+        let receive = ReceiveMessageRequest(
+            queueName: name, maxNumberOfMessages: try parameters.integer("MaxNumberOfMessages") ?? 1,
+            visibilityTimeoutSeconds: try parameters.integer("VisibilityTimeout"),
+            messageSystemAttributeNames: systemNames,
+            messageAttributeNames: try parameters.stringList("MessageAttributeNames"),
+            receiveRequestAttemptId: try parameters.string("ReceiveRequestAttemptId"))
+        guard let defaultWait = host.peek({ engine in engine.receiveWaitTimeSeconds(name) }) else {
+            throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+        }
+        let wait = try parameters.integer("WaitTimeSeconds") ?? defaultWait
+        guard (0...QueueLimits.waitTimeSecondsMax).contains(wait) else {
+            throw QueueError(
+                .invalidParameterValue,
+                "Value \(wait) for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.")
+        }
+        let result = wait > 0 ? await host.receive(receive, waitSeconds: wait) : host.apply(.receiveMessages(receive))
+        switch result {
+        case .failure(let error): throw error
+        case .received(let messages):
+            var object = WireObject()
+            if !messages.isEmpty { object["Messages"] = .list(messages.map(Self.messageValue)) }
+            return object
+        default: throw QueueError(.internalFailure, "Unexpected result.")
+        }
+    }
+
+    static func messageValue(_ message: ReceivedMessage) -> WireValue {
+        var object: WireObject = [
+            "MessageId": .string(message.messageId), "ReceiptHandle": .string(message.receiptHandle),
+            "MD5OfBody": .string(message.md5OfBody), "Body": .string(message.body),
+        ]
+        if !message.attributes.isEmpty { object["Attributes"] = .stringMap(message.attributes) }
+        if let md5 = message.md5OfMessageAttributes { object["MD5OfMessageAttributes"] = .string(md5) }
+        if !message.messageAttributes.isEmpty {
+            object["MessageAttributes"] = .messageAttributes(message.messageAttributes)
+        }
+        return .object(object)
+    }
+
+    func deleteMessageBatch(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+        let name = try queueName(parameters, request)
+        let entries = try parameters.objectList("Entries").map { entry throws(QueueError) in
+            ReceiptEntry(id: try entry.string("Id"), receiptHandle: try entry.string("ReceiptHandle") ?? "")
+        }
+        switch host.apply(.deleteMessages(queueName: name, entries: entries, isBatch: true)) {
+        case .failure(let error): throw error
+        case .acknowledged(let results): return Self.batchResult(results) { _, _ in }
+        default: throw QueueError(.internalFailure, "Unexpected result.")
+        }
+    }
+
+    func changeMessageVisibilityBatch(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+        let name = try queueName(parameters, request)
+        let entries = try parameters.objectList("Entries").map { entry throws(QueueError) in
+            ReceiptEntry(
+                id: try entry.string("Id"), receiptHandle: try entry.string("ReceiptHandle") ?? "",
+                visibilityTimeoutSeconds: try entry.integer("VisibilityTimeout"))
+        }
+        switch host.apply(.changeMessageVisibility(queueName: name, entries: entries, isBatch: true)) {
+        case .failure(let error): throw error
+        case .acknowledged(let results): return Self.batchResult(results) { _, _ in }
+        default: throw QueueError(.internalFailure, "Unexpected result.")
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import QueueEngine
+
+extension SQSHandler {
+    func createQueue(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+        let name = try parameters.requiredString("QueueName")
+        let attributes = try parameters.stringMap("Attributes")
+        var tags = try parameters.stringMap("tags")
+        if tags.isEmpty { tags = try parameters.stringMap("Tags") }
+        switch host.apply(.createQueue(name: name, attributes: attributes, tags: tags)) {
+        case .failure(let error): throw error
+        default: return ["QueueUrl": .string(queueUrl(name, request))]
+        }
+    }
+
+    func getQueueUrl(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+        let name = try parameters.requiredString("QueueName")
+        if let owner = try parameters.string("QueueOwnerAWSAccountId"), owner != accountId {
+            throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+        }
+        guard host.peek({ engine in engine.queueExists(name) }) else {
+            throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+        }
+        return ["QueueUrl": .string(queueUrl(name, request))]
+    }
+
+    func listQueues(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+        let prefix = try parameters.string("QueueNamePrefix")
+        let maxResults = try parameters.integer("MaxResults")
+        let nextToken = try parameters.string("NextToken")
+        let page = try host.read { engine throws(QueueError) in
+            try engine.listQueues(prefix: prefix, maxResults: maxResults, nextToken: nextToken)
+        }
+        var result = WireObject()
+        if !page.queueNames.isEmpty {
+            result["QueueUrls"] = .list(page.queueNames.map { .string(queueUrl($0, request)) })
+        }
+        if let token = page.nextToken { result["NextToken"] = .string(token) }
+        return result
+    }
+
+    func getQueueAttributes(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+        let name = try queueName(parameters, request)
+        let names = try parameters.stringList("AttributeNames")
+        let attributes = try host.read { engine throws(QueueError) in try engine.queueAttributes(name, names: names) }
+        var result = WireObject()
+        if !attributes.isEmpty { result["Attributes"] = .stringMap(attributes) }
+        return result
+    }
+
+    func listDeadLetterSourceQueues(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+        let name = try queueName(parameters, request)
+        let maxResults = try parameters.integer("MaxResults")
+        let nextToken = try parameters.string("NextToken")
+        let page = try host.read { engine throws(QueueError) in
+            try engine.deadLetterSourceQueues(of: name, maxResults: maxResults, nextToken: nextToken)
+        }
+        var result: WireObject = ["queueUrls": .list(page.queueNames.map { .string(queueUrl($0, request)) })]
+        if let token = page.nextToken { result["NextToken"] = .string(token) }
+        return result
+    }
+
+    func startMessageMoveTask(_ parameters: WireParameters) throws(QueueError) -> WireObject {
+        let source = try parameters.requiredString("SourceArn")
+        let destination = try parameters.string("DestinationArn")
+        let rate = try parameters.integer("MaxNumberOfMessagesPerSecond")
+        switch host.apply(
+            .startMessageMoveTask(sourceArn: source, destinationArn: destination, maxNumberOfMessagesPerSecond: rate))
+        {
+        case .failure(let error): throw error
+        case .moveTaskStarted(let handle): return ["TaskHandle": .string(handle)]
+        default: throw QueueError(.internalFailure, "Unexpected result.")
+        }
+    }
+
+    func cancelMessageMoveTask(_ parameters: WireParameters) throws(QueueError) -> WireObject {
+        let handle = try parameters.requiredString("TaskHandle")
+        switch host.apply(.cancelMessageMoveTask(taskHandle: handle)) {
+        case .failure(let error): throw error
+        case .moveTaskCancelled(let moved): return ["ApproximateNumberOfMessagesMoved": .integer(Int64(moved))]
+        default: throw QueueError(.internalFailure, "Unexpected result.")
+        }
+    }
+
+    func listMessageMoveTasks(_ parameters: WireParameters) throws(QueueError) -> WireObject {
+        let source = try parameters.requiredString("SourceArn")
+        let maxResults = try parameters.integer("MaxResults")
+        let tasks = try host.read { engine throws(QueueError) in
+            try engine.messageMoveTasks(sourceArn: source, maxResults: maxResults)
+        }
+        let results: [WireValue] = tasks.map { task in
+            var entry = WireObject()
+            if let handle = task.taskHandle { entry["TaskHandle"] = .string(handle) }
+            entry["Status"] = .string(task.status)
+            entry["SourceArn"] = .string(task.sourceArn)
+            if let destination = task.destinationArn { entry["DestinationArn"] = .string(destination) }
+            if let rate = task.maxNumberOfMessagesPerSecond {
+                entry["MaxNumberOfMessagesPerSecond"] = .integer(Int64(rate))
+            }
+            entry["ApproximateNumberOfMessagesMoved"] = .integer(Int64(task.approximateNumberOfMessagesMoved))
+            entry["ApproximateNumberOfMessagesToMove"] = .integer(Int64(task.approximateNumberOfMessagesToMove))
+            if let reason = task.failureReason { entry["FailureReason"] = .string(reason) }
+            entry["StartedTimestamp"] = .integer(task.startedTimestamp)
+            return .object(entry)
+        }
+        return ["Results": .list(results)]
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import QueueEngine
+
+/// Turns decoded SQS requests into engine commands and engine results into protocol-neutral responses.
+public struct SQSHandler: Sendable {
+    public let host: QueueHost
+    public let accountId: String
+    public let region: String
+
+    public init(host: QueueHost, accountId: String, region: String) {
+        self.host = host
+        self.accountId = accountId
+        self.region = region
+    }
+
+    /// Handles one request: its result object (nil for actions without output) or the SQS error.
+    public func handle(_ request: SQSRequest) async throws(QueueError) -> WireObject? {
+        let parameters = WireParameters(request.parameters)
+        switch request.action {
+        case .createQueue: return try createQueue(parameters, request)
+        case .getQueueUrl: return try getQueueUrl(parameters, request)
+        case .listQueues: return try listQueues(parameters, request)
+        case .deleteQueue:
+            try expectDone(host.apply(.deleteQueue(name: queueName(parameters, request))))
+        case .getQueueAttributes: return try getQueueAttributes(parameters, request)
+        case .setQueueAttributes:
+            let name = try queueName(parameters, request)
+            let attributes = try parameters.stringMap("Attributes")
+            try expectDone(host.apply(.setQueueAttributes(name: name, attributes: attributes)))
+        case .purgeQueue:
+            try expectDone(host.apply(.purgeQueue(name: queueName(parameters, request))))
+        case .sendMessage: return try sendMessage(parameters, request)
+        case .sendMessageBatch: return try sendMessageBatch(parameters, request)
+        case .receiveMessage: return try await receiveMessage(parameters, request)
+        case .deleteMessage:
+            let name = try queueName(parameters, request)
+            let entry = ReceiptEntry(receiptHandle: try parameters.requiredString("ReceiptHandle"))
+            try expectAcknowledged(host.apply(.deleteMessages(queueName: name, entries: [entry], isBatch: false)))
+        case .deleteMessageBatch: return try deleteMessageBatch(parameters, request)
+        case .changeMessageVisibility:
+            let name = try queueName(parameters, request)
+            let entry = ReceiptEntry(
+                receiptHandle: try parameters.requiredString("ReceiptHandle"),
+                visibilityTimeoutSeconds: try required(parameters.integer("VisibilityTimeout"), "VisibilityTimeout"))
+            try expectAcknowledged(
+                host.apply(.changeMessageVisibility(queueName: name, entries: [entry], isBatch: false)))
+        case .changeMessageVisibilityBatch: return try changeMessageVisibilityBatch(parameters, request)
+        case .listDeadLetterSourceQueues: return try listDeadLetterSourceQueues(parameters, request)
+        case .startMessageMoveTask: return try startMessageMoveTask(parameters)
+        case .cancelMessageMoveTask: return try cancelMessageMoveTask(parameters)
+        case .listMessageMoveTasks: return try listMessageMoveTasks(parameters)
+        case .tagQueue:
+            let name = try queueName(parameters, request)
+            let tags = try parameters.stringMap("Tags")
+            try expectDone(host.apply(.tagQueue(name: name, tags: tags)))
+        case .untagQueue:
+            let name = try queueName(parameters, request)
+            let keys = try parameters.stringList("TagKeys")
+            try expectDone(host.apply(.untagQueue(name: name, tagKeys: keys)))
+        case .listQueueTags:
+            let name = try queueName(parameters, request)
+            let tags = try host.read { engine throws(QueueError) in try engine.queueTags(name) }
+            var result = WireObject()
+            if !tags.isEmpty { result["Tags"] = .stringMap(tags) }
+            return result
+        case .addPermission:
+            let name = try queueName(parameters, request)
+            let label = try parameters.requiredString("Label")
+            let accounts = try parameters.stringList("AWSAccountIds")
+            let actions = try parameters.stringList("Actions")
+            try expectDone(host.apply(.addPermission(name: name, label: label, accountIds: accounts, actions: actions)))
+        case .removePermission:
+            let name = try queueName(parameters, request)
+            let label = try parameters.requiredString("Label")
+            try expectDone(host.apply(.removePermission(name: name, label: label)))
+        }
+        return nil
+    }
+
+    // MARK: Helpers
+
+    func required<T>(_ value: T?, _ name: String) throws(QueueError) -> T {
+        guard let value else { throw WireParameters.missing(name) }
+        return value
+    }
+
+    func expectDone(_ result: CommandResult) throws(QueueError) {
+        if case .failure(let error) = result { throw error }
+    }
+
+    func expectAcknowledged(_ result: CommandResult) throws(QueueError) {
+        switch result {
+        case .failure(let error): throw error
+        case .acknowledged(let entries):
+            if case .failure(let error) = entries.first?.outcome { throw error }
+        default: break
+        }
+    }
+
+    /// The queue a request names: its QueueUrl's last two path segments (any host), or the request path.
+    func queueName(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> String {
+        if let url = try parameters.string("QueueUrl") {
+            guard let (account, name) = Self.accountAndName(fromQueueUrl: url) else {
+                throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+            }
+            guard account == accountId else { throw QueueError(.queueDoesNotExist, "The specified queue does not exist.") }
+            return name
+        }
+        if let pathQueue = request.pathQueue {
+            guard pathQueue.account == accountId else {
+                throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+            }
+            return pathQueue.name
+        }
+        throw WireParameters.missing("QueueUrl")
+    }
+
+    /// Splits `scheme://host/ACCOUNT/NAME` (or `/ACCOUNT/NAME`) into its account and queue name.
+    public static func accountAndName(fromQueueUrl url: String) -> (String, String)? {
+        var path = Substring(url)
+        if let schemeEnd = path.range(of: "://") {
+            path = path[schemeEnd.upperBound...]
+            guard let slash = path.firstIndex(of: "/") else { return nil }
+            path = path[slash...]
+        }
+        if let query = path.firstIndex(of: "?") { path = path[..<query] }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard segments.count == 2 else { return nil }
+        return (String(segments[0]), String(segments[1]))
+    }
+
+    func queueUrl(_ name: String, _ request: SQSRequest) -> String {
+        "\(request.baseURL)/\(accountId)/\(name)"
+    }
+
+    func queueArn(_ name: String) -> String { "arn:aws:sqs:\(region):\(accountId):\(name)" }
+}

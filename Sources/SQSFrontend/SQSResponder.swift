@@ -1,0 +1,158 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import QueueEngine
+
+/// The HTTP entry point: reads the body (bounded), tells the protocol apart, verifies the signature,
+/// decodes, hands the request to `SQSHandler`, and encodes the answer or the AWS error shape.
+public struct SQSResponder: HTTPResponder {
+    public typealias Context = BasicRequestContext
+
+    /// Bounds of the HTTP layer.
+    public enum Limits {
+        /// Largest request body accepted, in bytes: a 1 MiB batch escaped as JSON `\u` sequences or
+        /// percent-encoded form data stays below it.
+        public static let requestBodyBytesMax = 6 * 1024 * 1024
+        /// Access key id reported as SenderId when signatures are not checked and none is given.
+        public static let anonymousSenderId = "AIDAANONYMOUS00000000"
+    }
+
+    let handler: SQSHandler
+    let verifier: SigV4Verifier?
+    let clock: any WallClock
+    let scheme: String
+    let logger: Logger
+
+    public init(handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger) {
+        self.handler = handler
+        self.verifier = verifier
+        self.clock = clock
+        self.scheme = scheme
+        self.logger = logger
+    }
+
+    @Sendable public func respond(to request: Request, context: Context) async throws -> Response {
+        let requestId = UUID().uuidString.lowercased()
+        let isJSON =
+            request.headers[.init("X-Amz-Target")!] != nil
+            || (request.headers[.contentType]?.contains("amz-json") ?? false)
+        let wireProtocol: WireProtocol = isJSON ? .json : .query
+        let body: [UInt8]
+        do {
+            var buffer = try await request.body.collect(upTo: Limits.requestBodyBytesMax)
+            body = buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch {
+            return wireProtocol.error(
+                QueueError(.invalidParameterValue, "The request body exceeds \(Limits.requestBodyBytesMax) bytes."),
+                action: nil, requestId: requestId)
+        }
+        do throws(QueueError) {
+            let decoded = try decode(request, body: body, wireProtocol: wireProtocol)
+            let result = try await handler.handle(decoded)
+            return wireProtocol.success(result, action: decoded.action, requestId: requestId)
+        } catch {
+            if error.code == .internalFailure {
+                logger.error("internal failure", metadata: ["message": "\(error.message)", "request": "\(requestId)"])
+            }
+            return wireProtocol.error(error, action: nil, requestId: requestId)
+        }
+    }
+
+    private func decode(_ request: Request, body: [UInt8], wireProtocol: WireProtocol) throws(QueueError) -> SQSRequest {
+        let target = request.head.path ?? "/"
+        let rawPath: Substring
+        let rawQuery: Substring
+        if let mark = target.firstIndex(of: "?") {
+            rawPath = target[..<mark]
+            rawQuery = target[target.index(after: mark)...]
+        } else {
+            rawPath = Substring(target)
+            rawQuery = ""
+        }
+        let authority = request.head.authority ?? "localhost"
+        let senderId = try authenticate(request, rawPath: String(rawPath), rawQuery: String(rawQuery), body: body)
+        let pathQueue = Self.pathQueue(rawPath)
+        let baseURL = "\(scheme)://\(authority)"
+        switch wireProtocol {
+        case .json:
+            let targetHeader = request.headers[.init("X-Amz-Target")!] ?? ""
+            guard targetHeader.hasPrefix("AmazonSQS."), let action = SQSAction(rawValue: String(targetHeader.dropFirst(10)))
+            else {
+                throw QueueError(.invalidAction, "The action \(targetHeader) is not valid for this endpoint.")
+            }
+            guard request.method == .post else {
+                throw QueueError(.invalidParameterValue, "AWS JSON requests must use POST.")
+            }
+            let value: WireValue
+            do {
+                value = body.isEmpty ? .object(WireObject()) : try JSONWireDecoder.decode(body)
+            } catch {
+                throw QueueError(.invalidParameterValue, "The request body is not valid JSON: \(error.message)")
+            }
+            guard case .object(let parameters) = value else {
+                throw QueueError(.invalidParameterValue, "The request body must be a JSON object.")
+            }
+            return SQSRequest(
+                action: action, parameters: parameters, pathQueue: pathQueue, baseURL: baseURL, senderId: senderId)
+        case .query:
+            var pairs: [(name: String, value: String)] = []
+            do {
+                pairs = try QueryWireDecoder.parseForm(Array(rawQuery.utf8))
+                if request.method == .post { pairs += try QueryWireDecoder.parseForm(body) }
+                let query = try QueryWireDecoder.decode(pairs: pairs)
+                guard let actionName = query.action else {
+                    throw QueueError(.missingAction, "The request must contain the parameter Action.")
+                }
+                guard let action = SQSAction(rawValue: actionName) else {
+                    throw QueueError(.invalidAction, "The action \(actionName) is not valid for this endpoint.")
+                }
+                return SQSRequest(
+                    action: action, parameters: query.parameters, pathQueue: pathQueue, baseURL: baseURL,
+                    senderId: senderId)
+            } catch let error as QueueError {
+                throw error
+            } catch let error as WireDecodingError {
+                throw QueueError(.invalidParameterValue, error.message)
+            } catch {
+                throw QueueError(.invalidParameterValue, "The request could not be decoded.")
+            }
+        }
+    }
+
+    /// Verifies the SigV4 signature when credentials are configured; returns the sender's access key id.
+    private func authenticate(_ request: Request, rawPath: String, rawQuery: String, body: [UInt8]) throws(QueueError) -> String {
+        var headers: [(name: String, value: String)] = []
+        if let authority = request.head.authority { headers.append(("host", authority)) }
+        for field in request.headers { headers.append((field.name.rawName, field.value)) }
+        guard let verifier else {
+            return Self.accessKeyId(in: request.headers[.authorization]) ?? Limits.anonymousSenderId
+        }
+        let signed = SigV4Request(
+            method: request.method.rawValue, rawPath: rawPath, rawQuery: rawQuery, headers: headers, body: body)
+        switch verifier.verify(signed, nowSeconds: clock.nowMilliseconds() / 1000) {
+        case .success(let identity): return identity.accessKeyId
+        case .failure(let error):
+            throw QueueError(QueueError.Code(rawValue: error.code.rawValue) ?? .signatureDoesNotMatch, error.message)
+        }
+    }
+
+    /// The access key id in an unverified Authorization header.
+    static func accessKeyId(in authorization: String?) -> String? {
+        guard let authorization, let range = authorization.range(of: "Credential=") else { return nil }
+        let rest = authorization[range.upperBound...]
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        let key = rest[..<slash]
+        return key.isEmpty || key.count > 128 ? nil : String(key)
+    }
+
+    /// `/ACCOUNT/NAME` → (ACCOUNT, NAME); anything else → nil.
+    static func pathQueue(_ rawPath: Substring) -> (account: String, name: String)? {
+        let segments = rawPath.split(separator: "/", omittingEmptySubsequences: true)
+        guard segments.count == 2, let account = segments[0].removingPercentEncoding,
+            let name = segments[1].removingPercentEncoding
+        else { return nil }
+        return (account, name)
+    }
+}

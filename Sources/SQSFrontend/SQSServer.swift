@@ -1,0 +1,100 @@
+import Crypto
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import QueueEngine
+import ServiceLifecycle
+
+/// Settings of one SQS endpoint.
+public struct SQSServerConfiguration: Sendable {
+    /// Address to listen on; default `127.0.0.1`.
+    public var host = "127.0.0.1"
+    /// Port; default 9324 (0 picks a free one).
+    public var port = 9324
+    /// Access key id → secret. Empty: signatures are not checked.
+    public var credentials: [String: String] = [:]
+    /// Account id in queue URLs and ARNs; default `000000000000`.
+    public var accountId = "000000000000"
+    /// Region in queue ARNs; default `us-east-1`.
+    public var region = "us-east-1"
+    /// PEM certificate chain and private key: serve HTTPS when both are set.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// Key that MACs receipt handles (≥ 16 bytes).
+    public var receiptHandleKey: [UInt8]
+
+    public init(receiptHandleKey: [UInt8]) {
+        self.receiptHandleKey = receiptHandleKey
+    }
+}
+
+/// Errors that stop the server from starting.
+public struct SQSServerError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Builds the SQS endpoint: a Hummingbird application around one `QueueHost`.
+public enum SQSServer {
+    /// Makes the application. `onListening` is called with the URL once the socket is bound.
+    public static func makeApplication(
+        _ configuration: SQSServerConfiguration, logger: Logger,
+        onListening: @escaping @Sendable (String) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let engine = QueueEngine(
+            configuration: QueueEngineConfiguration(
+                region: configuration.region, accountId: configuration.accountId,
+                receiptHandleKey: configuration.receiptHandleKey))
+        let host = QueueHost(engine: engine, timerLoop: MultiThreadedEventLoopGroup.singleton.any())
+        let handler = SQSHandler(host: host, accountId: configuration.accountId, region: configuration.region)
+        let isTLS = configuration.tlsCertificatePath != nil
+        let scheme = isTLS ? "https" : "http"
+        let responder = SQSResponder(
+            handler: handler,
+            verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(credentials: configuration.credentials),
+            clock: SystemWallClock(), scheme: scheme, logger: logger)
+        let server: HTTPServerBuilder
+        if let certificatePath = configuration.tlsCertificatePath {
+            guard let keyPath = configuration.tlsKeyPath else {
+                throw SQSServerError(description: "--tls-cert needs --tls-key")
+            }
+            let tls: TLSConfiguration
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+                tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            } catch {
+                throw SQSServerError(description: "cannot load TLS certificate or key: \(error)")
+            }
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } else if configuration.tlsKeyPath != nil {
+            throw SQSServerError(description: "--tls-key needs --tls-cert")
+        } else {
+            server = .http1()
+        }
+        return Application(
+            responder: responder, server: server,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: [TimeAdvanceService(host: host)],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                await onListening("\(scheme)://\(configuration.host):\(port)")
+            },
+            logger: logger)
+    }
+}
+
+/// Advances engine time every second until graceful shutdown.
+struct TimeAdvanceService: Service {
+    let host: QueueHost
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await host.runTimeAdvance()
+        }
+    }
+}
