@@ -174,9 +174,9 @@ struct RedrivePolicy: Sendable, Equatable {
         }
         let count: Int?
         switch object["maxReceiveCount"] {
-        case let number as NSNumber where !(number is Bool) && number.doubleValue == number.doubleValue.rounded():
-            count = number.intValue
         case let string as String: count = Int(string)
+        case let number as Int: count = number
+        case let number as Double where number == number.rounded() && abs(number) < 1e9: count = Int(number)
         case nil: count = 10
         default: count = nil
         }

@@ -25,8 +25,6 @@ struct WireParameters {
         switch value(name) {
         case nil: return nil
         case .string(let text): return text
-        case .integer(let number): return String(number)
-        case .boolean(let flag): return flag ? "true" : "false"
         default: throw Self.invalid(name, "expected a string.")
         }
     }

@@ -46,6 +46,16 @@ struct RedriveTests {
         #expect(harness.apply(.setQueueAttributes(name: "other", attributes: ["RedrivePolicy": allowed])).error?.code == .invalidParameterValue)
         let badCount = "{\"deadLetterTargetArn\":\"\(harness.arn("only"))\",\"maxReceiveCount\":0}"
         #expect(harness.apply(.setQueueAttributes(name: "std", attributes: ["RedrivePolicy": badCount])).error?.code == .invalidAttributeValue)
+        for count in ["1", "\"7\"", "1000"] {
+            let policy = "{\"deadLetterTargetArn\":\"\(harness.arn("only"))\",\"maxReceiveCount\":\(count)}"
+            #expect(harness.apply(.setQueueAttributes(name: "std", attributes: ["RedrivePolicy": policy])) == .done, "\(count)")
+        }
+        for count in ["1001", "1.5", "\"x\"", "[]"] {
+            let policy = "{\"deadLetterTargetArn\":\"\(harness.arn("only"))\",\"maxReceiveCount\":\(count)}"
+            #expect(
+                harness.apply(.setQueueAttributes(name: "std", attributes: ["RedrivePolicy": policy])).error?.code
+                    == .invalidAttributeValue, "\(count)")
+        }
         #expect(harness.apply(.setQueueAttributes(name: "std", attributes: ["RedrivePolicy": ""])) == .done)
         #expect(harness.attribute("std", "RedrivePolicy") == nil)
     }
