@@ -72,7 +72,9 @@ let package = Package(
                 "SQSFrontend",
                 "QueueEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["SigV4/make_vectors.py"],
             swiftSettings: strictSettings

@@ -71,7 +71,8 @@ extension QueueEngine {
             case .purgeQueue(let name):
                 try purgeQueue(name: name)
             case .sendMessages(let queueName, let entries, let senderId, let isBatch):
-                return .sent(try sendMessages(queueName: queueName, entries: entries, senderId: senderId, isBatch: isBatch))
+                return .sent(
+                    try sendMessages(queueName: queueName, entries: entries, senderId: senderId, isBatch: isBatch))
             case .receiveMessages(let request):
                 return .received(try receiveMessages(request))
             case .deleteMessages(let queueName, let entries, let isBatch):

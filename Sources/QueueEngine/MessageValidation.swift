@@ -42,7 +42,8 @@ enum MessageValidation {
         guard attributes.count <= QueueLimits.messageAttributesMax else {
             throw QueueError(
                 .invalidParameterValue,
-                "Number of message attributes [\(attributes.count)] exceeds the allowed maximum [\(QueueLimits.messageAttributesMax)].")
+                "Number of message attributes [\(attributes.count)] exceeds the allowed maximum [\(QueueLimits.messageAttributesMax)]."
+            )
         }
         var size = 0
         for name in attributes.keys.sorted() {
@@ -75,7 +76,9 @@ enum MessageValidation {
             value.dataType.utf8.count <= QueueLimits.messageAttributeDataTypeLengthMax
         else {
             if value.dataType.isEmpty {
-                throw QueueError(.invalidParameterValue, "The message attribute '\(name)' must contain non-empty message attribute type.")
+                throw QueueError(
+                    .invalidParameterValue,
+                    "The message attribute '\(name)' must contain non-empty message attribute type.")
             }
             throw QueueError(
                 .invalidParameterValue,
@@ -85,13 +88,15 @@ enum MessageValidation {
         if base == "Binary" {
             guard let binary = value.binaryValue, !binary.isEmpty, value.stringValue == nil else {
                 throw QueueError(
-                    .invalidParameterValue, "Message (user) attribute '\(name)' must contain a non-empty value of type 'Binary'.")
+                    .invalidParameterValue,
+                    "Message (user) attribute '\(name)' must contain a non-empty value of type 'Binary'.")
             }
             return
         }
         guard let string = value.stringValue, !string.isEmpty, value.binaryValue == nil else {
             throw QueueError(
-                .invalidParameterValue, "Message (user) attribute '\(name)' must contain a non-empty value of type '\(base)'.")
+                .invalidParameterValue,
+                "Message (user) attribute '\(name)' must contain a non-empty value of type '\(base)'.")
         }
         guard hasOnlyAllowedCharacters(string) else {
             throw QueueError(.invalidMessageContents, invalidCharactersMessage)
@@ -99,7 +104,8 @@ enum MessageValidation {
         if base == "Number" && !isValidNumber(string) {
             throw QueueError(
                 .invalidParameterValue,
-                "Value \(string) for parameter MessageAttribute \(name) is invalid. Reason: Could not parse the number or the number is out of range (-10^128 to 10^126).")
+                "Value \(string) for parameter MessageAttribute \(name) is invalid. Reason: Could not parse the number or the number is out of range (-10^128 to 10^126)."
+            )
         }
     }
 
@@ -169,7 +175,8 @@ enum MessageValidation {
             else {
                 throw QueueError(
                     .invalidBatchEntryId,
-                    "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
+                    "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."
+                )
             }
             guard seen.insert(id).inserted else {
                 throw QueueError(.batchEntryIdsNotDistinct, "Id \(id) repeated.")

@@ -26,7 +26,9 @@ struct QueueConfiguration: Sendable, Equatable {
         "DeduplicationScope", "FifoThroughputLimit",
     ]
     /// Names that only FIFO queues have.
-    static let fifoOnlyNames: Set<String> = ["FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"]
+    static let fifoOnlyNames: Set<String> = [
+        "FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit",
+    ]
     /// Read-only names GetQueueAttributes answers.
     static let readOnlyNames: Set<String> = [
         "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed",
@@ -85,7 +87,8 @@ struct QueueConfiguration: Sendable, Equatable {
         case "FifoQueue":
             let requested = try Self.boolean(name, value)
             guard isCreate || requested == fifoQueue else {
-                throw QueueError(.invalidAttributeName, "Invalid attribute name FifoQueue: it can only be set at creation.")
+                throw QueueError(
+                    .invalidAttributeName, "Invalid attribute name FifoQueue: it can only be set at creation.")
             }
             fifoQueue = requested
         case "ContentBasedDeduplication":

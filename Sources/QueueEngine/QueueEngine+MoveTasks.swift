@@ -5,16 +5,19 @@ extension QueueEngine {
         sourceArn: String, destinationArn: String?, maxNumberOfMessagesPerSecond: Int?
     ) throws(QueueError) -> String {
         guard let sourceName = queueName(fromArn: sourceArn), let source = queues[sourceName] else {
-            throw QueueError(.resourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
+            throw QueueError(
+                .resourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
         }
         guard queues.values.contains(where: { $0.configuration.redrivePolicy?.deadLetterTargetArn == sourceArn }) else {
             throw QueueError.invalidParameter(
                 "SourceArn", sourceArn, reason: "Source queue must be configured as a Dead Letter Queue.")
         }
         if let destinationArn {
-            guard let destinationName = queueName(fromArn: destinationArn), let destination = queues[destinationName] else {
+            guard let destinationName = queueName(fromArn: destinationArn), let destination = queues[destinationName]
+            else {
                 throw QueueError(
-                    .resourceNotFound, "The resource that you specified for the DestinationArn parameter doesn't exist.")
+                    .resourceNotFound, "The resource that you specified for the DestinationArn parameter doesn't exist."
+                )
             }
             guard destination.isFifo == source.isFifo, destinationName != sourceName else {
                 throw QueueError.invalidParameter(
@@ -28,7 +31,8 @@ extension QueueEngine {
         if moveTasks[sourceName, default: []].contains(where: { $0.status == .running }) {
             throw QueueError(
                 .invalidParameterValue,
-                "There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
+                "There is already a task running. Only one active task is allowed for a source queue arn at a given time."
+            )
         }
         let number = nextMoveTaskNumber
         nextMoveTaskNumber += 1
@@ -39,7 +43,9 @@ extension QueueEngine {
             lastSequenceAtStart: nextMessageSequence - 1, approximateNumberOfMessagesToMove: source.messages.count)
         var history = moveTasks[sourceName, default: []]
         history.append(task)
-        if history.count > QueueLimits.moveTaskHistoryMax { history.removeFirst(history.count - QueueLimits.moveTaskHistoryMax) }
+        if history.count > QueueLimits.moveTaskHistoryMax {
+            history.removeFirst(history.count - QueueLimits.moveTaskHistoryMax)
+        }
         moveTasks[sourceName] = history
         progressMoveTasks()
         return handle
@@ -60,7 +66,8 @@ extension QueueEngine {
     /// ListMessageMoveTasks: newest first, at most `maxResults` (1–10, default 1).
     public func messageMoveTasks(sourceArn: String, maxResults: Int?) throws(QueueError) -> [MessageMoveTaskInfo] {
         guard let sourceName = queueName(fromArn: sourceArn), queues[sourceName] != nil else {
-            throw QueueError(.resourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
+            throw QueueError(
+                .resourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
         }
         let limit = maxResults ?? 1
         guard (1...QueueLimits.moveTaskHistoryMax).contains(limit) else {

@@ -9,15 +9,19 @@ extension QueueEngine {
     ]
 
     /// AddPermission: adds a statement labelled `label` to the queue's Policy document.
-    mutating func addPermission(name: String, label: String, accountIds: [String], actions: [String]) throws(QueueError) {
+    mutating func addPermission(name: String, label: String, accountIds: [String], actions: [String]) throws(QueueError)
+    {
         guard let queue = queues[name] else { throw .queueDoesNotExist() }
         try Self.validateLabel(label)
         guard !accountIds.isEmpty else {
             throw QueueError(.missingParameter, "The request must contain the parameter AWSAccountIds.")
         }
-        guard !actions.isEmpty else { throw QueueError(.missingParameter, "The request must contain the parameter Actions.") }
+        guard !actions.isEmpty else {
+            throw QueueError(.missingParameter, "The request must contain the parameter Actions.")
+        }
         for action in actions where !Self.permissionActions.contains(action) {
-            throw QueueError.invalidParameter("ActionName.1", action, reason: "Please refer to the appropriate WSDL for a list of valid actions.")
+            throw QueueError.invalidParameter(
+                "ActionName.1", action, reason: "Please refer to the appropriate WSDL for a list of valid actions.")
         }
         guard actions.count <= 7 else {
             throw QueueError(.overLimit, "7 Actions were found, maximum allowed is 7.")
@@ -31,7 +35,8 @@ extension QueueEngine {
         statements.append([
             "Sid": label, "Effect": "Allow",
             "Principal": ["AWS": principals.count == 1 ? principals[0] as Any : principals as Any],
-            "Action": actions.map { "SQS:\($0)" }.count == 1 ? "SQS:\(actions[0])" as Any : actions.map { "SQS:\($0)" } as Any,
+            "Action": actions.map { "SQS:\($0)" }.count == 1
+                ? "SQS:\(actions[0])" as Any : actions.map { "SQS:\($0)" } as Any,
             "Resource": queueArn(name),
         ])
         document["Statement"] = statements
@@ -65,7 +70,8 @@ extension QueueEngine {
             })
         else {
             throw QueueError.invalidParameter(
-                "Label", label, reason: "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.")
+                "Label", label,
+                reason: "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.")
         }
     }
 
@@ -81,7 +87,9 @@ extension QueueEngine {
 
     /// Renders a policy with sorted keys, so every replica produces the same bytes.
     private static func render(_ document: [String: Any]) throws(QueueError) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]),
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]),
             data.count <= QueueLimits.policyBytesMax
         else { throw QueueError(.overLimit, "The queue's Policy would exceed \(QueueLimits.policyBytesMax) bytes.") }
         return String(decoding: data, as: UTF8.self)

@@ -33,7 +33,10 @@ extension QueueEngine {
             var requested = existing.configuration
             try requested.apply(attributes, isCreate: existing.configuration.fifoQueue == wantsFifo)
             guard requested == existing.configuration else {
-                throw QueueError(.queueNameExists, "A queue already exists with the same name and a different value for attribute(s) \(attributes.keys.sorted().joined(separator: ", ")).")
+                throw QueueError(
+                    .queueNameExists,
+                    "A queue already exists with the same name and a different value for attribute(s) \(attributes.keys.sorted().joined(separator: ", "))."
+                )
             }
             return
         }
@@ -86,17 +89,20 @@ extension QueueEngine {
         guard let targetName = queueName(fromArn: policy.deadLetterTargetArn), let target = queues[targetName] else {
             throw QueueError(
                 .invalidParameterValue,
-                "Value \(policy.json) for parameter RedrivePolicy is invalid. Reason: Dead-letter target does not exist.")
+                "Value \(policy.json) for parameter RedrivePolicy is invalid. Reason: Dead-letter target does not exist."
+            )
         }
         guard target.isFifo == sourceIsFifo else {
             throw QueueError(
                 .invalidParameterValue,
-                "Value \(policy.json) for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be the same type of queue as the source.")
+                "Value \(policy.json) for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be the same type of queue as the source."
+            )
         }
         if let allow = target.configuration.redriveAllowPolicy, !allow.allows(sourceArn: queueArn(sourceName)) {
             throw QueueError(
                 .invalidParameterValue,
-                "Value \(policy.json) for parameter RedrivePolicy is invalid. Reason: Dead-letter target's RedriveAllowPolicy does not allow this source queue.")
+                "Value \(policy.json) for parameter RedrivePolicy is invalid. Reason: Dead-letter target's RedriveAllowPolicy does not allow this source queue."
+            )
         }
     }
 
@@ -124,7 +130,8 @@ extension QueueEngine {
             }
         }
         guard tags.count <= QueueLimits.tagsMax else {
-            throw QueueError(.invalidParameterValue, "Too many tags added for queue. The maximum is \(QueueLimits.tagsMax).")
+            throw QueueError(
+                .invalidParameterValue, "Too many tags added for queue. The maximum is \(QueueLimits.tagsMax).")
         }
     }
 
@@ -138,7 +145,9 @@ extension QueueEngine {
 
     mutating func untagQueue(name: String, tagKeys: [String]) throws(QueueError) {
         guard queues[name] != nil else { throw .queueDoesNotExist() }
-        guard !tagKeys.isEmpty else { throw QueueError(.missingParameter, "The request must contain the parameter TagKeys.") }
+        guard !tagKeys.isEmpty else {
+            throw QueueError(.missingParameter, "The request must contain the parameter TagKeys.")
+        }
         for key in tagKeys { queues[name]!.tags[key] = nil }
     }
 }

@@ -5,7 +5,9 @@ extension QueueEngine {
         queueName: String, entries: [ReceiptEntry], isBatch: Bool
     ) throws(QueueError) -> [BatchEntryResult<Acknowledged>] {
         guard queues[queueName] != nil else { throw .queueDoesNotExist() }
-        if isBatch { try MessageValidation.validateBatch(ids: entries.map(\.id), entryName: "DeleteMessageBatchRequestEntry") }
+        if isBatch {
+            try MessageValidation.validateBatch(ids: entries.map(\.id), entryName: "DeleteMessageBatchRequestEntry")
+        }
         let identifiers = self.identifiers
         return try withQueue(queueName) { queue throws(QueueError) in
             var results: [BatchEntryResult<Acknowledged>] = []

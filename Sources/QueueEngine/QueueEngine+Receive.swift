@@ -28,7 +28,8 @@ extension QueueEngine {
             deadLetterTarget = (target, policy.maxReceiveCount)
         }
         let selection = AttributeSelection(request)
-        let visibilityMilliseconds = Int64(request.visibilityTimeoutSeconds ?? queue.configuration.visibilityTimeout) * 1000
+        let visibilityMilliseconds =
+            Int64(request.visibilityTimeoutSeconds ?? queue.configuration.visibilityTimeout) * 1000
         let identifiers = self.identifiers
         var redriven: [StoredMessage] = []
         let received = try withQueue(request.queueName) { queue throws(QueueError) -> [ReceivedMessage] in
@@ -48,7 +49,8 @@ extension QueueEngine {
             guard queue.inFlightCount < QueueLimits.inFlightMessagesMax else {
                 throw QueueError(
                     .overLimit,
-                    "You have reached the in-flight limit of \(QueueLimits.inFlightMessagesMax) messages for this queue.")
+                    "You have reached the in-flight limit of \(QueueLimits.inFlightMessagesMax) messages for this queue."
+                )
             }
             var results: [ReceivedMessage] = []
             var receipts: [Identifiers.Receipt] = []
@@ -82,8 +84,9 @@ extension QueueEngine {
         if let deadLetterTarget {
             let sourceArn = queueArn(request.queueName)
             for message in redriven {
-                enqueueMoved(message, into: deadLetterTarget.name, deadLetterSourceArn: sourceArn,
-                             originQueueName: request.queueName)
+                enqueueMoved(
+                    message, into: deadLetterTarget.name, deadLetterSourceArn: sourceArn,
+                    originQueueName: request.queueName)
             }
         }
         return received
@@ -218,7 +221,8 @@ struct AttributeSelection {
             }
         }
         return ReceivedMessage(
-            messageId: message.messageId, receiptHandle: receiptHandle, md5OfBody: message.md5OfBody, body: message.body,
+            messageId: message.messageId, receiptHandle: receiptHandle, md5OfBody: message.md5OfBody,
+            body: message.body,
             attributes: attributes, messageAttributes: selected,
             md5OfMessageAttributes: selected.count == message.messageAttributes.count
                 ? message.md5OfMessageAttributes : MessageDigest.md5(ofAttributes: selected))

@@ -14,7 +14,8 @@ extension QueueEngine {
             guard total <= QueueLimits.batchSizeBytesMax else {
                 throw QueueError(
                     .batchRequestTooLong,
-                    "Batch requests cannot be longer than \(QueueLimits.batchSizeBytesMax) bytes. You have sent \(total) bytes.")
+                    "Batch requests cannot be longer than \(QueueLimits.batchSizeBytesMax) bytes. You have sent \(total) bytes."
+                )
             }
         } else {
             precondition(entries.count == 1, "a single SendMessage carries \(entries.count) entries")
@@ -51,26 +52,32 @@ extension QueueEngine {
             else {
                 throw QueueError(
                     .invalidParameterValue,
-                    "Message system attribute name '\(name)' is invalid: only AWSTraceHeader of type String is supported.")
+                    "Message system attribute name '\(name)' is invalid: only AWSTraceHeader of type String is supported."
+                )
             }
         }
         let size = entry.body.utf8.count + attributesSize
         guard size <= configuration.maximumMessageSize else {
             throw QueueError(
                 .invalidParameterValue,
-                "One or more parameters are invalid. Reason: Message must be shorter than \(configuration.maximumMessageSize) bytes.")
+                "One or more parameters are invalid. Reason: Message must be shorter than \(configuration.maximumMessageSize) bytes."
+            )
         }
         if let delay = entry.delaySeconds {
             guard (0...QueueLimits.delaySecondsMax).contains(delay) else {
                 throw QueueError.invalidParameter(
-                    "DelaySeconds", String(delay), reason: "DelaySeconds must be >= 0 and <= \(QueueLimits.delaySecondsMax).")
+                    "DelaySeconds", String(delay),
+                    reason: "DelaySeconds must be >= 0 and <= \(QueueLimits.delaySecondsMax).")
             }
             if configuration.fifoQueue && delay != 0 {
                 throw QueueError.invalidParameter(
-                    "DelaySeconds", String(delay), reason: "The request include parameter that is not valid for this queue type.")
+                    "DelaySeconds", String(delay),
+                    reason: "The request include parameter that is not valid for this queue type.")
             }
         }
-        if let groupId = entry.messageGroupId { try MessageValidation.validateFifoId(groupId, parameter: "MessageGroupId") }
+        if let groupId = entry.messageGroupId {
+            try MessageValidation.validateFifoId(groupId, parameter: "MessageGroupId")
+        }
         let md5OfBody = MessageDigest.md5(ofBody: entry.body)
         let md5OfAttributes = MessageDigest.md5(ofAttributes: entry.messageAttributes)
         let md5OfSystemAttributes = MessageDigest.md5(ofAttributes: entry.messageSystemAttributes)
@@ -89,9 +96,12 @@ extension QueueEngine {
             } else {
                 throw QueueError(
                     .invalidParameterValue,
-                    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+                    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+                )
             }
-            let key = configuration.deduplicationScope == "messageGroup" ? groupId + "\u{0}" + deduplicationId : deduplicationId
+            let key =
+                configuration.deduplicationScope == "messageGroup"
+                ? groupId + "\u{0}" + deduplicationId : deduplicationId
             if let record = queue.deduplication[key], record.expiresAtMilliseconds > now {
                 return SentMessage(
                     messageId: record.messageId, md5OfMessageBody: md5OfBody, md5OfMessageAttributes: md5OfAttributes,
@@ -101,7 +111,8 @@ extension QueueEngine {
             deduplicationKey = key
         } else if let given = entry.messageDeduplicationId {
             throw QueueError.invalidParameter(
-                "MessageDeduplicationId", given, reason: "The request include parameter that is not valid for this queue type.")
+                "MessageDeduplicationId", given,
+                reason: "The request include parameter that is not valid for this queue type.")
         }
 
         let sequence = takeSequence()

@@ -28,6 +28,7 @@ public final class QueueHost: Sendable {
         var waiters: [String: [UInt64: Waiter]] = [:]
         var waiterCount = 0
         var nextWaiterId: UInt64 = 1
+        var receiveAttemptCount = 0
     }
 
     private let state: Mutex<State>
@@ -70,7 +71,8 @@ public final class QueueHost: Sendable {
     }
 
     /// Reads engine state without changing it.
-    public func read<Result>(_ body: (borrowing QueueEngine) throws(QueueError) -> Result) throws(QueueError) -> Result {
+    public func read<Result>(_ body: (borrowing QueueEngine) throws(QueueError) -> Result) throws(QueueError) -> Result
+    {
         try state.withLock { state throws(QueueError) in try body(state.engine) }
     }
 
@@ -119,6 +121,7 @@ public final class QueueHost: Sendable {
         let now = clock.nowMilliseconds()
         let parkedUntil: Int64? = state.withLock { state -> Int64? in
             state.lastTimestamp = max(state.lastTimestamp, now)
+            state.receiveAttemptCount += 1
             let result = state.engine.apply(.receiveMessages(request), timestampMilliseconds: state.lastTimestamp)
             let mayWait: Bool
             switch result {
@@ -163,6 +166,9 @@ public final class QueueHost: Sendable {
         waiter?.timer?.cancel()
         waiter?.continuation.resume(returning: nil)
     }
+
+    /// Receive attempts made by long polls so far (a parked receiver makes none until woken).
+    public var receiveAttemptCount: Int { state.withLock { $0.receiveAttemptCount } }
 
     /// Receivers parked right now.
     public var waiterCount: Int { state.withLock { $0.waiterCount } }

@@ -23,7 +23,8 @@ extension SQSHandler {
         let name = try queueName(parameters, request)
         guard parameters.value("MessageBody") != nil else { throw WireParameters.missing("MessageBody") }
         let entry = try sendEntry(parameters, id: nil)
-        switch host.apply(.sendMessages(queueName: name, entries: [entry], senderId: request.senderId, isBatch: false)) {
+        switch host.apply(.sendMessages(queueName: name, entries: [entry], senderId: request.senderId, isBatch: false))
+        {
         case .failure(let error): throw error
         case .sent(let results):
             switch results.first?.outcome {
@@ -129,7 +130,9 @@ extension SQSHandler {
         }
     }
 
-    func changeMessageVisibilityBatch(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+    func changeMessageVisibilityBatch(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError)
+        -> WireObject
+    {
         let name = try queueName(parameters, request)
         let entries = try parameters.objectList("Entries").map { entry throws(QueueError) in
             ReceiptEntry(

@@ -47,7 +47,9 @@ extension SQSHandler {
         return result
     }
 
-    func listDeadLetterSourceQueues(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+    func listDeadLetterSourceQueues(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError)
+        -> WireObject
+    {
         let name = try queueName(parameters, request)
         let maxResults = try parameters.integer("MaxResults")
         let nextToken = try parameters.string("NextToken")

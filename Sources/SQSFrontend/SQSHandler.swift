@@ -103,7 +103,9 @@ public struct SQSHandler: Sendable {
             guard let (account, name) = Self.accountAndName(fromQueueUrl: url) else {
                 throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
             }
-            guard account == accountId else { throw QueueError(.queueDoesNotExist, "The specified queue does not exist.") }
+            guard account == accountId else {
+                throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+            }
             return name
         }
         if let pathQueue = request.pathQueue {

@@ -60,7 +60,8 @@ public struct SQSResponder: HTTPResponder {
         }
     }
 
-    private func decode(_ request: Request, body: [UInt8], wireProtocol: WireProtocol) throws(QueueError) -> SQSRequest {
+    private func decode(_ request: Request, body: [UInt8], wireProtocol: WireProtocol) throws(QueueError) -> SQSRequest
+    {
         let target = request.head.path ?? "/"
         let rawPath: Substring
         let rawQuery: Substring
@@ -78,7 +79,8 @@ public struct SQSResponder: HTTPResponder {
         switch wireProtocol {
         case .json:
             let targetHeader = request.headers[.init("X-Amz-Target")!] ?? ""
-            guard targetHeader.hasPrefix("AmazonSQS."), let action = SQSAction(rawValue: String(targetHeader.dropFirst(10)))
+            guard targetHeader.hasPrefix("AmazonSQS."),
+                let action = SQSAction(rawValue: String(targetHeader.dropFirst(10)))
             else {
                 throw QueueError(.invalidAction, "The action \(targetHeader) is not valid for this endpoint.")
             }
@@ -122,7 +124,9 @@ public struct SQSResponder: HTTPResponder {
     }
 
     /// Verifies the SigV4 signature when credentials are configured; returns the sender's access key id.
-    private func authenticate(_ request: Request, rawPath: String, rawQuery: String, body: [UInt8]) throws(QueueError) -> String {
+    private func authenticate(_ request: Request, rawPath: String, rawQuery: String, body: [UInt8]) throws(QueueError)
+        -> String
+    {
         var headers: [(name: String, value: String)] = []
         if let authority = request.head.authority { headers.append(("host", authority)) }
         for field in request.headers { headers.append((field.name.rawName, field.value)) }

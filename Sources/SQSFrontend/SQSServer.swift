@@ -63,7 +63,9 @@ public enum SQSServer {
             }
             let tls: TLSConfiguration
             do {
-                let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+                let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map {
+                    NIOSSLCertificateSource.certificate($0)
+                }
                 let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
                 tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
             } catch {

@@ -44,7 +44,9 @@ struct WireParameters {
             return small
         case .string(let text):
             guard let number = Int(text.trimmingCharacters(in: .whitespaces)), abs(number) <= Int(Int32.max) else {
-                throw QueueError(.invalidParameterValue, "Value \(text) for parameter \(name) is invalid. Reason: must be an integer.")
+                throw QueueError(
+                    .invalidParameterValue,
+                    "Value \(text) for parameter \(name) is invalid. Reason: must be an integer.")
             }
             return number
         default: throw Self.invalid(name, "expected an integer.")
@@ -114,7 +116,9 @@ struct WireParameters {
             var binary: [UInt8]?
             if let encoded = try attribute.string("BinaryValue") {
                 guard let data = Data(base64Encoded: encoded) else {
-                    throw QueueError(.invalidParameterValue, "The binary value of message attribute '\(member.name)' is not valid base64.")
+                    throw QueueError(
+                        .invalidParameterValue,
+                        "The binary value of message attribute '\(member.name)' is not valid base64.")
                 }
                 binary = [UInt8](data)
             }

@@ -17,7 +17,8 @@ enum WireProtocol {
         switch self {
         case .json:
             let bytes = JSONWireEncoder.encode(.object(result ?? WireObject()))
-            return Self.response(status: 200, contentType: "application/x-amz-json-1.0", bytes: bytes, requestId: requestId)
+            return Self.response(
+                status: 200, contentType: "application/x-amz-json-1.0", bytes: bytes, requestId: requestId)
         case .query:
             let bytes = XMLWireEncoder.encodeResponse(action: action.rawValue, result: result, requestId: requestId)
             return Self.response(status: 200, contentType: "text/xml", bytes: bytes, requestId: requestId)

@@ -14,10 +14,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free port).")
     var port = 9324
 
-    @Option(help: "Directory for the node's data (created if missing). State is kept in memory for now; the directory holds the receipt-handle key.")
+    @Option(
+        help:
+            "Directory for the node's data (created if missing). State is kept in memory for now; the directory holds the receipt-handle key."
+    )
     var dataDir: String?
 
-    @Option(name: .customLong("credentials"), help: "Accepted credentials as KEY:SECRET (repeatable). Without any, signatures are not checked.")
+    @Option(
+        name: .customLong("credentials"),
+        help: "Accepted credentials as KEY:SECRET (repeatable). Without any, signatures are not checked.")
     var credentials: [String] = []
 
     @Option(help: "PEM certificate chain: serve HTTPS (needs --tls-key).")
@@ -89,7 +94,8 @@ enum ReceiptKey {
         let path = (dataDirectory as NSString).appendingPathComponent(fileName)
         if let existing = manager.contents(atPath: path) {
             guard existing.count == bytes else {
-                throw ValidationError("\(path) holds \(existing.count) bytes, expected \(bytes); remove it to make a new key")
+                throw ValidationError(
+                    "\(path) holds \(existing.count) bytes, expected \(bytes); remove it to make a new key")
             }
             return [UInt8](existing)
         }

@@ -29,14 +29,18 @@ struct EngineHarness {
         let entry = SendMessageEntry(
             body: body, delaySeconds: delay, messageAttributes: attributes, messageGroupId: group,
             messageDeduplicationId: deduplicationId)
-        guard case .sent(let results) = apply(.sendMessages(queueName: queue, entries: [entry], senderId: "AKID", isBatch: false)),
+        guard
+            case .sent(let results) = apply(
+                .sendMessages(queueName: queue, entries: [entry], senderId: "AKID", isBatch: false)),
             case .success(let sent) = results.first?.outcome
         else { return nil }
         return sent
     }
 
     mutating func sendError(_ queue: String, _ entry: SendMessageEntry) -> QueueError? {
-        if case .failure(let error) = apply(.sendMessages(queueName: queue, entries: [entry], senderId: "AKID", isBatch: false)) {
+        if case .failure(let error) = apply(
+            .sendMessages(queueName: queue, entries: [entry], senderId: "AKID", isBatch: false))
+        {
             return error
         }
         return nil

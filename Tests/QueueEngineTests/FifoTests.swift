@@ -79,13 +79,20 @@ struct FifoTests {
 
     @Test func fifoRules() {
         var harness = fifo()
-        #expect(harness.sendError("f.fifo", SendMessageEntry(body: "x", messageDeduplicationId: "d"))?.code == .missingParameter)
-        #expect(harness.sendError("f.fifo", SendMessageEntry(body: "x", messageGroupId: "G"))?.code == .invalidParameterValue)
         #expect(
-            harness.sendError("f.fifo", SendMessageEntry(body: "x", delaySeconds: 5, messageGroupId: "G", messageDeduplicationId: "d"))?
-                .code == .invalidParameterValue)
+            harness.sendError("f.fifo", SendMessageEntry(body: "x", messageDeduplicationId: "d"))?.code
+                == .missingParameter)
         #expect(
-            harness.sendError("f.fifo", SendMessageEntry(body: "x", messageGroupId: "bad group", messageDeduplicationId: "d"))?.code
+            harness.sendError("f.fifo", SendMessageEntry(body: "x", messageGroupId: "G"))?.code
+                == .invalidParameterValue)
+        #expect(
+            harness.sendError(
+                "f.fifo", SendMessageEntry(body: "x", delaySeconds: 5, messageGroupId: "G", messageDeduplicationId: "d")
+            )?
+            .code == .invalidParameterValue)
+        #expect(
+            harness.sendError(
+                "f.fifo", SendMessageEntry(body: "x", messageGroupId: "bad group", messageDeduplicationId: "d"))?.code
                 == .invalidParameterValue)
     }
 

@@ -27,7 +27,9 @@ struct MessageTests {
                 "AWSTraceHeader": MessageAttributeValue(
                     dataType: "String", stringValue: "Root=1-5759e988-bd862e3fe1be46a994272793")
             ])
-        guard case .sent(let results) = harness.apply(.sendMessages(queueName: "q", entries: [trace], senderId: "A", isBatch: false)),
+        guard
+            case .sent(let results) = harness.apply(
+                .sendMessages(queueName: "q", entries: [trace], senderId: "A", isBatch: false)),
             case .success(let traced) = results[0].outcome
         else { Issue.record("send failed"); return }
         #expect(traced.md5OfMessageSystemAttributes == "62a56dd927315f2b2e12832b84617ea5")
@@ -53,7 +55,8 @@ struct MessageTests {
         #expect(Set(byName[0].messageAttributes.keys) == ["b"])
         #expect(byName[0].attributes == ["SentTimestamp": String(harness.now)])
         let none = harness.receive("q", visibility: 0)
-        #expect(none[0].messageAttributes.isEmpty && none[0].md5OfMessageAttributes == nil && none[0].attributes.isEmpty)
+        #expect(
+            none[0].messageAttributes.isEmpty && none[0].md5OfMessageAttributes == nil && none[0].attributes.isEmpty)
         let all = harness.receive("q", visibility: 0, systemAttributes: ["All"], messageAttributes: [".*"])
         #expect(all[0].messageAttributes.count == 3)
         #expect(all[0].attributes["ApproximateReceiveCount"] == "4")
@@ -77,7 +80,9 @@ struct MessageTests {
         #expect(second[0].receiptHandle != first[0].receiptHandle)
         #expect(second[0].attributes["ApproximateReceiveCount"] == "2")
         // The stale handle succeeds but does not delete; the latest one does.
-        #expect(harness.delete("q", first[0].receiptHandle) == .acknowledged([BatchEntryResult(id: "", outcome: .success(Acknowledged()))]))
+        #expect(
+            harness.delete("q", first[0].receiptHandle)
+                == .acknowledged([BatchEntryResult(id: "", outcome: .success(Acknowledged()))]))
         #expect(harness.attribute("q", "ApproximateNumberOfMessagesNotVisible") == "1")
         harness.delete("q", second[0].receiptHandle)
         #expect(harness.engine.messageCount == 0)
@@ -93,7 +98,9 @@ struct MessageTests {
         let secondValue = harness.receive("q", visibility: 10).first
         let second = try #require(secondValue)
         #expect(harness.changeVisibility("q", first.receiptHandle, 5).error?.code == .messageNotInflight)
-        #expect(harness.changeVisibility("q", second.receiptHandle, 100) == .acknowledged([BatchEntryResult(id: "", outcome: .success(Acknowledged()))]))
+        #expect(
+            harness.changeVisibility("q", second.receiptHandle, 100)
+                == .acknowledged([BatchEntryResult(id: "", outcome: .success(Acknowledged()))]))
         harness.advance(seconds: 50)
         #expect(harness.receive("q").isEmpty)
         harness.advance(seconds: 51)
@@ -170,11 +177,17 @@ struct MessageTests {
         #expect(harness.sendError("q", SendMessageEntry(body: "bad\u{1}"))?.code == .invalidMessageContents)
         #expect(harness.sendError("q", SendMessageEntry(body: "bad\u{FFFE}"))?.code == .invalidMessageContents)
         #expect(harness.sendError("q", SendMessageEntry(body: "ok\t\n\r\u{10FFFF}\u{E000}")) == nil)
-        #expect(harness.sendError("q", SendMessageEntry(body: String(repeating: "é", count: 513)))?.code == .invalidParameterValue)
+        #expect(
+            harness.sendError("q", SendMessageEntry(body: String(repeating: "é", count: 513)))?.code
+                == .invalidParameterValue)
         #expect(harness.sendError("q", SendMessageEntry(body: String(repeating: "a", count: 1024))) == nil)
         let tooMany = MessageAttributes(
-            uniqueKeysWithValues: (0..<11).map { ("k\($0)", MessageAttributeValue(dataType: "String", stringValue: "v")) })
-        #expect(harness.sendError("q", SendMessageEntry(body: "x", messageAttributes: tooMany))?.code == .invalidParameterValue)
+            uniqueKeysWithValues: (0..<11).map {
+                ("k\($0)", MessageAttributeValue(dataType: "String", stringValue: "v"))
+            })
+        #expect(
+            harness.sendError("q", SendMessageEntry(body: "x", messageAttributes: tooMany))?.code
+                == .invalidParameterValue)
         let badAttributes: [MessageAttributes] = [
             ["AWS.x": MessageAttributeValue(dataType: "String", stringValue: "v")],
             [".x": MessageAttributeValue(dataType: "String", stringValue: "v")],
@@ -194,9 +207,12 @@ struct MessageTests {
             harness.sendError(
                 "q",
                 SendMessageEntry(
-                    body: "x", messageAttributes: ["n": MessageAttributeValue(dataType: "Number.float", stringValue: "-1.5e10")]))
+                    body: "x",
+                    messageAttributes: ["n": MessageAttributeValue(dataType: "Number.float", stringValue: "-1.5e10")]))
                 == nil)
-        #expect(harness.sendError("q", SendMessageEntry(body: "x", messageDeduplicationId: "d"))?.code == .invalidParameterValue)
+        #expect(
+            harness.sendError("q", SendMessageEntry(body: "x", messageDeduplicationId: "d"))?.code
+                == .invalidParameterValue)
         #expect(harness.sendError("missing", SendMessageEntry(body: "x"))?.code == .queueDoesNotExist)
     }
 
@@ -207,18 +223,30 @@ struct MessageTests {
             harness.apply(.sendMessages(queueName: "q", entries: entries, senderId: "A", isBatch: true))
         }
         #expect(batch([]).error?.code == .emptyBatchRequest)
-        #expect(batch((0..<11).map { SendMessageEntry(id: "e\($0)", body: "x") }).error?.code == .tooManyEntriesInBatchRequest)
-        #expect(batch([SendMessageEntry(id: "a", body: "x"), SendMessageEntry(id: "a", body: "y")]).error?.code == .batchEntryIdsNotDistinct)
+        #expect(
+            batch((0..<11).map { SendMessageEntry(id: "e\($0)", body: "x") }).error?.code
+                == .tooManyEntriesInBatchRequest)
+        #expect(
+            batch([SendMessageEntry(id: "a", body: "x"), SendMessageEntry(id: "a", body: "y")]).error?.code
+                == .batchEntryIdsNotDistinct)
         #expect(batch([SendMessageEntry(id: "a b", body: "x")]).error?.code == .invalidBatchEntryId)
         let big = String(repeating: "a", count: 600_000)
-        #expect(batch([SendMessageEntry(id: "a", body: big), SendMessageEntry(id: "b", body: big)]).error?.code == .batchRequestTooLong)
-        guard case .sent(let results) = batch([SendMessageEntry(id: "ok", body: "fine"), SendMessageEntry(id: "bad", body: "\u{0}")]) else {
+        #expect(
+            batch([SendMessageEntry(id: "a", body: big), SendMessageEntry(id: "b", body: big)]).error?.code
+                == .batchRequestTooLong)
+        guard
+            case .sent(let results) = batch([
+                SendMessageEntry(id: "ok", body: "fine"), SendMessageEntry(id: "bad", body: "\u{0}"),
+            ])
+        else {
             Issue.record("batch failed")
             return
         }
         #expect(results[0].id == "ok")
         if case .success = results[0].outcome {} else { Issue.record("first entry should succeed") }
-        #expect(results[1].outcome == .failure(QueueError(.invalidMessageContents, MessageValidation.invalidCharactersMessage)))
+        #expect(
+            results[1].outcome
+                == .failure(QueueError(.invalidMessageContents, MessageValidation.invalidCharactersMessage)))
     }
 
     @Test func receiveValidatesArguments() {

@@ -17,7 +17,8 @@ struct QueueLifecycleTests {
         for bad in ["", "has space", "dot.name", String(repeating: "a", count: 81), "x.fifo"] {
             #expect(harness.create(bad).error?.code == .invalidParameterValue, "name \(bad)")
         }
-        #expect(harness.create(String(repeating: "a", count: 80)) == .queueCreated(name: String(repeating: "a", count: 80)))
+        #expect(
+            harness.create(String(repeating: "a", count: 80)) == .queueCreated(name: String(repeating: "a", count: 80)))
         #expect(harness.create("jobs", ["FifoQueue": "true"]).error?.code == .invalidParameterValue)
         #expect(harness.create("jobs.fifo", ["FifoQueue": "true"]) == .queueCreated(name: "jobs.fifo"))
     }
@@ -57,10 +58,13 @@ struct QueueLifecycleTests {
         let cases: [(String, String, QueueError.Code)] = [
             ("VisibilityTimeout", "43201", .invalidAttributeValue), ("VisibilityTimeout", "-1", .invalidAttributeValue),
             ("DelaySeconds", "901", .invalidAttributeValue), ("MaximumMessageSize", "1023", .invalidAttributeValue),
-            ("MaximumMessageSize", "1048577", .invalidAttributeValue), ("MessageRetentionPeriod", "59", .invalidAttributeValue),
+            ("MaximumMessageSize", "1048577", .invalidAttributeValue),
+            ("MessageRetentionPeriod", "59", .invalidAttributeValue),
             ("MessageRetentionPeriod", "1209601", .invalidAttributeValue),
-            ("ReceiveMessageWaitTimeSeconds", "21", .invalidAttributeValue), ("VisibilityTimeout", "abc", .invalidAttributeValue),
-            ("Policy", "not json", .invalidAttributeValue), ("ContentBasedDeduplication", "true", .invalidAttributeName),
+            ("ReceiveMessageWaitTimeSeconds", "21", .invalidAttributeValue),
+            ("VisibilityTimeout", "abc", .invalidAttributeValue),
+            ("Policy", "not json", .invalidAttributeValue),
+            ("ContentBasedDeduplication", "true", .invalidAttributeName),
             ("FifoQueue", "true", .invalidAttributeName), ("QueueArn", "x", .invalidAttributeName),
             ("Nope", "1", .invalidAttributeName),
             ("RedrivePolicy", "{\"maxReceiveCount\":2}", .invalidAttributeValue),
@@ -105,7 +109,8 @@ struct QueueLifecycleTests {
         var harness = EngineHarness()
         harness.create("q")
         #expect(
-            harness.apply(.addPermission(name: "q", label: "p1", accountIds: ["111122223333"], actions: ["SendMessage"]))
+            harness.apply(
+                .addPermission(name: "q", label: "p1", accountIds: ["111122223333"], actions: ["SendMessage"]))
                 == .done)
         let policyValue = harness.attribute("q", "Policy")
         let policy = try #require(policyValue)

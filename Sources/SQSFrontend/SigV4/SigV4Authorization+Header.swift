@@ -37,7 +37,8 @@ extension SigV4Authorization {
         if timestamp == nil {
             missing.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
         }
-        guard missing.isEmpty, let credential = components["Credential"], let signedHeaders = components["SignedHeaders"],
+        guard missing.isEmpty, let credential = components["Credential"],
+            let signedHeaders = components["SignedHeaders"],
             let signature = components["Signature"], let timestamp
         else { throw .incompleteSignature(missing.joined(separator: " ")) }
         self.init(
@@ -55,7 +56,8 @@ extension SigV4Authorization {
         let amazonDates = request.headerValues(named: "x-amz-date")
         if !amazonDates.isEmpty {
             guard amazonDates.count == 1, let timestamp = SigV4Timestamp(basic: trimmed(amazonDates[0])) else {
-                throw .incompleteSignature("X-Amz-Date must be one value in ISO 8601 basic format (yyyyMMdd'T'HHmmss'Z').")
+                throw .incompleteSignature(
+                    "X-Amz-Date must be one value in ISO 8601 basic format (yyyyMMdd'T'HHmmss'Z').")
             }
             return timestamp
         }

@@ -30,10 +30,12 @@ extension SigV4Authorization {
         }
         var expiresSeconds: Int64?
         if let expires {
-            guard let seconds = SigV4ASCII.decimal(expires), (1...SigV4Limits.presignExpiresSecondsMax).contains(seconds)
+            guard let seconds = SigV4ASCII.decimal(expires),
+                (1...SigV4Limits.presignExpiresSecondsMax).contains(seconds)
             else {
                 throw .incompleteSignature(
-                    "X-Amz-Expires must be a whole number of seconds from 1 to \(SigV4Limits.presignExpiresSecondsMax).")
+                    "X-Amz-Expires must be a whole number of seconds from 1 to \(SigV4Limits.presignExpiresSecondsMax)."
+                )
             }
             expiresSeconds = seconds
         }

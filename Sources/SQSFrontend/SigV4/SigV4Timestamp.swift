@@ -54,7 +54,9 @@ struct SigV4Timestamp: Equatable, Sendable {
         return bytes.isEmpty ? nil : value
     }
 
-    private static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    private static let monthNames = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ]
 
     private static func monthNumber(_ bytes: [UInt8]) -> Int? {
         let lowercase = String(decoding: bytes.map(SigV4ASCII.lowercased), as: UTF8.self)

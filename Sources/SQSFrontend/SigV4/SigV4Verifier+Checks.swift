@@ -13,7 +13,8 @@ extension SigV4Verifier {
         if overflow ? nowSeconds < timestamp.epochSeconds : age < -clockSkewSecondsMax {
             throw .requestExpired(
                 "Signature not yet current: \(timestamp.basic) is still later than "
-                    + "\(format(saturatingSum(nowSeconds, clockSkewSecondsMax))) (\(format(nowSeconds)) + \(minutes) min.)")
+                    + "\(format(saturatingSum(nowSeconds, clockSkewSecondsMax))) (\(format(nowSeconds)) + \(minutes) min.)"
+            )
         }
         if let expiresSeconds = authorization.expiresSeconds {
             if overflow || age > expiresSeconds {
@@ -24,7 +25,8 @@ extension SigV4Verifier {
         } else if overflow || age > clockSkewSecondsMax {
             throw .requestExpired(
                 "Signature expired: \(timestamp.basic) is now earlier than "
-                    + "\(format(saturatingSum(nowSeconds, -clockSkewSecondsMax))) (\(format(nowSeconds)) - \(minutes) min.)")
+                    + "\(format(saturatingSum(nowSeconds, -clockSkewSecondsMax))) (\(format(nowSeconds)) - \(minutes) min.)"
+            )
         }
     }
 

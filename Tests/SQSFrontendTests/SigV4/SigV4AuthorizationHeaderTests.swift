@@ -51,8 +51,11 @@ struct SigV4AuthorizationHeaderTests {
             "AWS4-HMAC-SHA256 Credential=\(credential), SignedHeaders=\(signedHeaders), Signature=\(signature), Extra=1",
         ])
     func spellings(authorization: String) {
-        #expect(Self.verify(authorization: authorization) == .success(SigV4Identity(
-            accessKeyId: "AKIAFERRYTESTKEY0001", region: "us-east-1")))
+        #expect(
+            Self.verify(authorization: authorization)
+                == .success(
+                    SigV4Identity(
+                        accessKeyId: "AKIAFERRYTESTKEY0001", region: "us-east-1")))
     }
 
     @Test(
@@ -128,7 +131,9 @@ struct SigV4AuthorizationHeaderTests {
     @Test("the time must come from one well-formed X-Amz-Date or Date header")
     func requestTime() {
         let authorization = Self.fixture.request.header("Authorization")
-        _ = Self.incompleteMessage(authorization) { $0 = $0.replacingHeader("X-Amz-Date", with: "2025-06-15T10:20:30Z") }
+        _ = Self.incompleteMessage(authorization) {
+            $0 = $0.replacingHeader("X-Amz-Date", with: "2025-06-15T10:20:30Z")
+        }
         _ = Self.incompleteMessage(authorization) { $0 = $0.replacingHeader("X-Amz-Date", with: "20250615T102030") }
         _ = Self.incompleteMessage(authorization) { $0 = $0.replacingHeader("X-Amz-Date", with: "20251315T102030Z") }
         _ = Self.incompleteMessage(authorization) { $0.headers.append((name: "x-amz-date", value: "20250615T102030Z")) }
@@ -137,7 +142,8 @@ struct SigV4AuthorizationHeaderTests {
         }
         // A Date header alone supplies the time, but x-amz-date is signed here and now absent.
         _ = Self.incompleteMessage(authorization) {
-            $0 = $0.replacingHeader("X-Amz-Date", with: nil).replacingHeader("Date", with: "Sun, 15 Jun 2025 10:20:30 GMT")
+            $0 = $0.replacingHeader("X-Amz-Date", with: nil).replacingHeader(
+                "Date", with: "Sun, 15 Jun 2025 10:20:30 GMT")
         }
     }
 
@@ -163,7 +169,10 @@ struct SigV4AuthorizationHeaderTests {
     func contentSha256() {
         let authorization = Self.fixture.request.header("Authorization")
         let bodyHash = "20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833"
-        #expect(Self.verify(authorization: authorization) { $0.headers.append((name: "X-Amz-Content-Sha256", value: bodyHash)) }
+        #expect(
+            Self.verify(authorization: authorization) {
+                $0.headers.append((name: "X-Amz-Content-Sha256", value: bodyHash))
+            }
             .sigV4Code == nil)
         for value in ["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", String(bodyHash.reversed()), ""] {
             let result = Self.verify(authorization: authorization) {

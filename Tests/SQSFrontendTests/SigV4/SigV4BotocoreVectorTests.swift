@@ -32,7 +32,10 @@ struct SigV4BotocoreVectorTests {
     func unknownKey(fixture: SigV4Fixture) {
         let verifier = SigV4Verifier(credentials: ["AKIAOTHERKEY00000000": fixture.secret], service: fixture.service)
         let result = verifier.verify(fixture.request, nowSeconds: fixture.nowSeconds)
-        #expect(result == .failure(SigV4Error(.invalidClientTokenId, "The security token included in the request is invalid.")))
+        #expect(
+            result
+                == .failure(SigV4Error(.invalidClientTokenId, "The security token included in the request is invalid."))
+        )
         #expect((try? result.get()) == nil)
     }
 
@@ -54,7 +57,9 @@ struct SigV4BotocoreVectorTests {
         #expect(error.message == "Credential should be scoped to correct service: 'sns'. ")
     }
 
-    @Test("header-signed: 14 minutes of skew either way passes, 16 minutes is expired", arguments: SigV4Fixture.headerSigned)
+    @Test(
+        "header-signed: 14 minutes of skew either way passes, 16 minutes is expired",
+        arguments: SigV4Fixture.headerSigned)
     func clockSkew(fixture: SigV4Fixture) {
         let verifier = fixture.verifier
         for minutes: Int64 in [-14, 14, -15, 15] {
@@ -67,7 +72,9 @@ struct SigV4BotocoreVectorTests {
         }
     }
 
-    @Test("presigned: valid from 15 minutes before X-Amz-Date until X-Amz-Expires after", arguments: SigV4Fixture.presigned)
+    @Test(
+        "presigned: valid from 15 minutes before X-Amz-Date until X-Amz-Expires after",
+        arguments: SigV4Fixture.presigned)
     func presignedValidity(fixture: SigV4Fixture) throws {
         let verifier = fixture.verifier
         let expires = try #require(fixture.expiresSeconds)

@@ -14,9 +14,15 @@ extension SigV4Fixture {
                 ("X-Amz-Target", "AmazonSQS.SendMessage"),
                 ("Content-Type", "application/x-amz-json-1.0"),
                 ("x-amzn-query-mode", "true"),
-                ("User-Agent", "Botocore/1.43.11 ua/2.1 os/linux#6.18.44-fc-v445 md/arch#x86_64 lang/python#3.11.7 md/pyimpl#CPython m/N,b,Z,e,D cfg/retry-mode#legacy"),
+                (
+                    "User-Agent",
+                    "Botocore/1.43.11 ua/2.1 os/linux#6.18.44-fc-v445 md/arch#x86_64 lang/python#3.11.7 md/pyimpl#CPython m/N,b,Z,e,D cfg/retry-mode#legacy"
+                ),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/eu-west-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target;x-amzn-query-mode, Signature=b2b3a2c74a7e56c6edb89699e3fda6f2cc442028ef0fe4bc46e03763e4b90201"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/eu-west-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target;x-amzn-query-mode, Signature=b2b3a2c74a7e56c6edb89699e3fda6f2cc442028ef0fe4bc46e03763e4b90201"
+                ),
                 ("amz-sdk-invocation-id", "00000000-0000-4000-8000-000000000001"),
                 ("amz-sdk-request", "attempt=1"),
                 ("Content-Length", "187"),
@@ -31,8 +37,10 @@ extension SigV4Fixture {
             region: "eu-west-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:localhost:9324\nx-amz-date:20250615T102030Z\nx-amz-target:AmazonSQS.SendMessage\nx-amzn-query-mode:true\n\ncontent-type;host;x-amz-date;x-amz-target;x-amzn-query-mode\nd8252f0c2e6d4a6902ecc77c370493bd5364029c01bc333128976f3306dd4e1e",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/eu-west-1/sqs/aws4_request\n89561d2205d8c403d8ebeac64e792ad5fc44fb634079ce01457f545afd4faa24"
+            canonicalRequest:
+                "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:localhost:9324\nx-amz-date:20250615T102030Z\nx-amz-target:AmazonSQS.SendMessage\nx-amzn-query-mode:true\n\ncontent-type;host;x-amz-date;x-amz-target;x-amzn-query-mode\nd8252f0c2e6d4a6902ecc77c370493bd5364029c01bc333128976f3306dd4e1e",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/eu-west-1/sqs/aws4_request\n89561d2205d8c403d8ebeac64e792ad5fc44fb634079ce01457f545afd4faa24"
         ),
         SigV4Fixture(
             name: "json-send-message",
@@ -44,7 +52,10 @@ extension SigV4Fixture {
                 ("Content-Type", "application/x-amz-json-1.0"),
                 ("X-Amz-Target", "AmazonSQS.SendMessage"),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=c806b3546c84637f4472aebd1b03effc8a1f02f146b73eae60a337b1dfd7494a"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=c806b3546c84637f4472aebd1b03effc8a1f02f146b73eae60a337b1dfd7494a"
+                ),
                 ("Content-Length", "80"),
             ],
             bodyHex: ""
@@ -55,8 +66,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:localhost:9324\nx-amz-date:20250615T102030Z\nx-amz-target:AmazonSQS.SendMessage\n\ncontent-type;host;x-amz-date;x-amz-target\n20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\ne712fbd37ec63ad354472be082d4e342a403658cd47385547d3aa164165044a9"
+            canonicalRequest:
+                "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:localhost:9324\nx-amz-date:20250615T102030Z\nx-amz-target:AmazonSQS.SendMessage\n\ncontent-type;host;x-amz-date;x-amz-target\n20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\ne712fbd37ec63ad354472be082d4e342a403658cd47385547d3aa164165044a9"
         ),
         SigV4Fixture(
             name: "json-with-content-sha256-header",
@@ -69,7 +82,10 @@ extension SigV4Fixture {
                 ("X-Amz-Target", "AmazonSQS.SendMessage"),
                 ("X-Amz-Content-SHA256", "20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833"),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-target, Signature=1c11de20c7a7b1ba7aa9ae0cc4e8580e742070a5a2265b1902b0189f0a304ff7"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-target, Signature=1c11de20c7a7b1ba7aa9ae0cc4e8580e742070a5a2265b1902b0189f0a304ff7"
+                ),
                 ("Content-Length", "80"),
             ],
             bodyHex: ""
@@ -80,8 +96,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:localhost:9324\nx-amz-content-sha256:20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833\nx-amz-date:20250615T102030Z\nx-amz-target:AmazonSQS.SendMessage\n\ncontent-type;host;x-amz-content-sha256;x-amz-date;x-amz-target\n20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\nc2ba056021ffee22289793c9d66e964404060611b600f5314b936ec07dae1283"
+            canonicalRequest:
+                "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:localhost:9324\nx-amz-content-sha256:20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833\nx-amz-date:20250615T102030Z\nx-amz-target:AmazonSQS.SendMessage\n\ncontent-type;host;x-amz-content-sha256;x-amz-date;x-amz-target\n20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\nc2ba056021ffee22289793c9d66e964404060611b600f5314b936ec07dae1283"
         ),
         SigV4Fixture(
             name: "json-session-token",
@@ -94,7 +112,10 @@ extension SigV4Fixture {
                 ("X-Amz-Target", "AmazonSQS.SendMessage"),
                 ("X-Amz-Date", "20250615T102030Z"),
                 ("X-Amz-Security-Token", "session-token/with+chars="),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=651f4ee36ab2494fd4599b0e959ab949f37c97e06e423b0df31d7c5875873317"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=651f4ee36ab2494fd4599b0e959ab949f37c97e06e423b0df31d7c5875873317"
+                ),
                 ("Content-Length", "80"),
             ],
             bodyHex: ""
@@ -105,8 +126,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:localhost:9324\nx-amz-date:20250615T102030Z\nx-amz-security-token:session-token/with+chars=\nx-amz-target:AmazonSQS.SendMessage\n\ncontent-type;host;x-amz-date;x-amz-security-token;x-amz-target\n20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n095011bb12fa0394432d4349c4513c115aafe89bf65be896957ec33a6f29130b"
+            canonicalRequest:
+                "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:localhost:9324\nx-amz-date:20250615T102030Z\nx-amz-security-token:session-token/with+chars=\nx-amz-target:AmazonSQS.SendMessage\n\ncontent-type;host;x-amz-date;x-amz-security-token;x-amz-target\n20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n095011bb12fa0394432d4349c4513c115aafe89bf65be896957ec33a6f29130b"
         ),
         SigV4Fixture(
             name: "query-post-root",
@@ -117,7 +140,10 @@ extension SigV4Fixture {
                 ("Host", "localhost:9324"),
                 ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=2b09036206d78fd2b89361fb15dbe2f5bdb91387c8cc0be332071224c321c027"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=2b09036206d78fd2b89361fb15dbe2f5bdb91387c8cc0be332071224c321c027"
+                ),
                 ("Content-Length", "151"),
             ],
             bodyHex: ""
@@ -130,8 +156,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/\n\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\ncontent-type;host;x-amz-date\nec59ba1c4bd65805ff06ca4c0cdf3b2f36709414f3bf4748f78ad24f78308cc3",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n9d3c81a4026ed5b1d87746af428aa7d729d42c4effa2f6459732fba1365fbd59"
+            canonicalRequest:
+                "POST\n/\n\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\ncontent-type;host;x-amz-date\nec59ba1c4bd65805ff06ca4c0cdf3b2f36709414f3bf4748f78ad24f78308cc3",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n9d3c81a4026ed5b1d87746af428aa7d729d42c4effa2f6459732fba1365fbd59"
         ),
         SigV4Fixture(
             name: "query-post-queue-path",
@@ -142,7 +170,10 @@ extension SigV4Fixture {
                 ("Host", "localhost:9324"),
                 ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=0638e5ab2dc863624d7fa446b72920e1fdf38a719a175fa3ed6c692915faf78a"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=0638e5ab2dc863624d7fa446b72920e1fdf38a719a175fa3ed6c692915faf78a"
+                ),
                 ("Content-Length", "92"),
             ],
             bodyHex: ""
@@ -153,8 +184,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/000000000000/q1\n\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\ncontent-type;host;x-amz-date\na226cc7811c907c937b8e1ed6d74cb5b17a241d8f731f4be98ab3d4c11af9621",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\na998c50d7137f598958370a36109bd3d12eb5f68547ddb40c2ecb93641c45321"
+            canonicalRequest:
+                "POST\n/000000000000/q1\n\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\ncontent-type;host;x-amz-date\na226cc7811c907c937b8e1ed6d74cb5b17a241d8f731f4be98ab3d4c11af9621",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\na998c50d7137f598958370a36109bd3d12eb5f68547ddb40c2ecb93641c45321"
         ),
         SigV4Fixture(
             name: "query-post-date-header",
@@ -165,7 +198,10 @@ extension SigV4Fixture {
                 ("Host", "localhost:9324"),
                 ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
                 ("Date", "Sun, 15 Jun 2025 10:20:30 -0000"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;date;host, Signature=19e0014db27d3b7f3c5a7f82ffc1bcff2cdd30ea192f3e8103b306391d1922cb"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;date;host, Signature=19e0014db27d3b7f3c5a7f82ffc1bcff2cdd30ea192f3e8103b306391d1922cb"
+                ),
                 ("Content-Length", "151"),
             ],
             bodyHex: ""
@@ -178,18 +214,24 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/\n\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\ndate:Sun, 15 Jun 2025 10:20:30 -0000\nhost:localhost:9324\n\ncontent-type;date;host\nec59ba1c4bd65805ff06ca4c0cdf3b2f36709414f3bf4748f78ad24f78308cc3",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\nd1841eeb816f1c124250d99876752ed4ebb77ab356feab4bd7eb8023d29b39ce"
+            canonicalRequest:
+                "POST\n/\n\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\ndate:Sun, 15 Jun 2025 10:20:30 -0000\nhost:localhost:9324\n\ncontent-type;date;host\nec59ba1c4bd65805ff06ca4c0cdf3b2f36709414f3bf4748f78ad24f78308cc3",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\nd1841eeb816f1c124250d99876752ed4ebb77ab356feab4bd7eb8023d29b39ce"
         ),
         SigV4Fixture(
             name: "get-params-encoded-by-client",
             method: "GET",
             rawPath: "/000000000000/q1",
-            rawQuery: "Action=ReceiveMessage&AttributeName.1=All&k=b+v&k=a+v&k=a%2Av&star=%2Ax%2A&tilde=~y~&uni=%C3%BCmlaut+%E2%9C%93+%F0%9F%98%80&empty=&plus=1%2B1%3D2&slash=a%2Fb&Zeta=upper+sorts+first",
+            rawQuery:
+                "Action=ReceiveMessage&AttributeName.1=All&k=b+v&k=a+v&k=a%2Av&star=%2Ax%2A&tilde=~y~&uni=%C3%BCmlaut+%E2%9C%93+%F0%9F%98%80&empty=&plus=1%2B1%3D2&slash=a%2Fb&Zeta=upper+sorts+first",
             headers: [
                 ("Host", "localhost:9324"),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=3fe7ce131f5f7146ad50c4bff139b4f6ffe045fa2536b6af1f8aceda919fc1b1"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=3fe7ce131f5f7146ad50c4bff139b4f6ffe045fa2536b6af1f8aceda919fc1b1"
+                ),
             ],
             bodyHex: "",
             accessKeyId: "AKIAFERRYTESTKEY0001",
@@ -197,8 +239,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "GET\n/000000000000/q1\nAction=ReceiveMessage&AttributeName.1=All&Zeta=upper%20sorts%20first&empty=&k=a%20v&k=a%2Av&k=b%20v&plus=1%2B1%3D2&slash=a%2Fb&star=%2Ax%2A&tilde=~y~&uni=%C3%BCmlaut%20%E2%9C%93%20%F0%9F%98%80\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n45274fc98236ceccc2ea352f8b6958408cce8d766a44256d6ef99bf276640cee"
+            canonicalRequest:
+                "GET\n/000000000000/q1\nAction=ReceiveMessage&AttributeName.1=All&Zeta=upper%20sorts%20first&empty=&k=a%20v&k=a%2Av&k=b%20v&plus=1%2B1%3D2&slash=a%2Fb&star=%2Ax%2A&tilde=~y~&uni=%C3%BCmlaut%20%E2%9C%93%20%F0%9F%98%80\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n45274fc98236ceccc2ea352f8b6958408cce8d766a44256d6ef99bf276640cee"
         ),
         SigV4Fixture(
             name: "get-query-already-canonical",
@@ -208,7 +252,10 @@ extension SigV4Fixture {
             headers: [
                 ("Host", "localhost:9324"),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=494ec7b6811c25d6ba5b48ca4c336084f7ddec171f28121714975f55f7371d31"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=494ec7b6811c25d6ba5b48ca4c336084f7ddec171f28121714975f55f7371d31"
+                ),
             ],
             bodyHex: "",
             accessKeyId: "AKIAFERRYTESTKEY0001",
@@ -216,8 +263,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "GET\n/\na=0&a=1&b=2&flag=&sp=x%20y&st=%2A&t=~&u=%C3%BC%E2%9C%93&z=\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\nec5048a638dcace73ac84d18b0f453ace3ca6d7f6c813e41aab15519a8b3e5cd"
+            canonicalRequest:
+                "GET\n/\na=0&a=1&b=2&flag=&sp=x%20y&st=%2A&t=~&u=%C3%BC%E2%9C%93&z=\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\nec5048a638dcace73ac84d18b0f453ace3ca6d7f6c813e41aab15519a8b3e5cd"
         ),
         SigV4Fixture(
             name: "path-needing-encoding",
@@ -227,7 +276,10 @@ extension SigV4Fixture {
             headers: [
                 ("Host", "localhost:9324"),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=e9eed32d5d8420510ee9d12c523e88201afead51f668e362493a1e96f7b14514"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=e9eed32d5d8420510ee9d12c523e88201afead51f668e362493a1e96f7b14514"
+                ),
             ],
             bodyHex: "",
             accessKeyId: "AKIAFERRYTESTKEY0001",
@@ -235,8 +287,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "GET\n/000000000000/my%252Dqueue%2520x/a%40b%3Ac%21%24%26%27%28%29%2A%2B%2C%3B%3D/%25E2%259C%2593\nAction=GetQueueUrl\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n2c07d4b30fca809cb6baa8637e3c52d75ee556f2634eec355400697b0129a9d2"
+            canonicalRequest:
+                "GET\n/000000000000/my%252Dqueue%2520x/a%40b%3Ac%21%24%26%27%28%29%2A%2B%2C%3B%3D/%25E2%259C%2593\nAction=GetQueueUrl\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n2c07d4b30fca809cb6baa8637e3c52d75ee556f2634eec355400697b0129a9d2"
         ),
         SigV4Fixture(
             name: "path-dot-segments",
@@ -247,7 +301,10 @@ extension SigV4Fixture {
                 ("Host", "localhost:9324"),
                 ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=c5c9d8fe025165e35c6c664e0aa3971b36d06ce416863bb59b2978057408010b"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=c5c9d8fe025165e35c6c664e0aa3971b36d06ce416863bb59b2978057408010b"
+                ),
                 ("Content-Length", "151"),
             ],
             bodyHex: ""
@@ -260,8 +317,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/a/c/000000000000/q1/\n\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\ncontent-type;host;x-amz-date\nec59ba1c4bd65805ff06ca4c0cdf3b2f36709414f3bf4748f78ad24f78308cc3",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n2bad3ef70df2231e474fafdb30500bcd96d4a2a80449dcae04ae6f38ad2d93bd"
+            canonicalRequest:
+                "POST\n/a/c/000000000000/q1/\n\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\nhost:localhost:9324\nx-amz-date:20250615T102030Z\n\ncontent-type;host;x-amz-date\nec59ba1c4bd65805ff06ca4c0cdf3b2f36709414f3bf4748f78ad24f78308cc3",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n2bad3ef70df2231e474fafdb30500bcd96d4a2a80449dcae04ae6f38ad2d93bd"
         ),
         SigV4Fixture(
             name: "repeated-and-spaced-headers",
@@ -276,7 +335,10 @@ extension SigV4Fixture {
                 ("X-Ferry-Note", "second"),
                 ("X-Ferry-Empty", ""),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target;x-ferry-empty;x-ferry-note, Signature=5d9e18fcea45cfeb62b7d11aa9d800f6cac0e477c87d0b43cfcd125513f6b480"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target;x-ferry-empty;x-ferry-note, Signature=5d9e18fcea45cfeb62b7d11aa9d800f6cac0e477c87d0b43cfcd125513f6b480"
+                ),
                 ("Content-Length", "80"),
             ],
             bodyHex: ""
@@ -287,8 +349,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:localhost:9324\nx-amz-date:20250615T102030Z\nx-amz-target:AmazonSQS.SendMessage\nx-ferry-empty:\nx-ferry-note:a b c,second\n\ncontent-type;host;x-amz-date;x-amz-target;x-ferry-empty;x-ferry-note\n20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n0bd2d9d85df019908b7e9be71397b456aacd12431a6da64babba029ecd0d0d73"
+            canonicalRequest:
+                "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:localhost:9324\nx-amz-date:20250615T102030Z\nx-amz-target:AmazonSQS.SendMessage\nx-ferry-empty:\nx-ferry-note:a b c,second\n\ncontent-type;host;x-amz-date;x-amz-target;x-ferry-empty;x-ferry-note\n20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n0bd2d9d85df019908b7e9be71397b456aacd12431a6da64babba029ecd0d0d73"
         ),
         SigV4Fixture(
             name: "non-default-region",
@@ -300,7 +364,10 @@ extension SigV4Fixture {
                 ("Content-Type", "application/x-amz-json-1.0"),
                 ("X-Amz-Target", "AmazonSQS.SendMessage"),
                 ("X-Amz-Date", "20250615T102030Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/ap-southeast-2/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=5139479f46d9d9f6a19b37ea843037b67a25d603c16780cd291a1aee35b9af56"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFERRYTESTKEY0001/20250615/ap-southeast-2/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=5139479f46d9d9f6a19b37ea843037b67a25d603c16780cd291a1aee35b9af56"
+                ),
                 ("Content-Length", "80"),
             ],
             bodyHex: ""
@@ -311,16 +378,19 @@ extension SigV4Fixture {
             region: "ap-southeast-2",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:sqs.ap-southeast-2.example.test\nx-amz-date:20250615T102030Z\nx-amz-target:AmazonSQS.SendMessage\n\ncontent-type;host;x-amz-date;x-amz-target\n20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/ap-southeast-2/sqs/aws4_request\n03b4254a12ec1898ef0e575843bc0bed00c6391adb9473f985c9e5a2e6e95ad2"
+            canonicalRequest:
+                "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:sqs.ap-southeast-2.example.test\nx-amz-date:20250615T102030Z\nx-amz-target:AmazonSQS.SendMessage\n\ncontent-type;host;x-amz-date;x-amz-target\n20fb5d970d153ccc1f685326ea0050c9ef2a4ab0a11c384df752dba13743f833",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/ap-southeast-2/sqs/aws4_request\n03b4254a12ec1898ef0e575843bc0bed00c6391adb9473f985c9e5a2e6e95ad2"
         ),
         SigV4Fixture(
             name: "presigned-get",
             method: "GET",
             rawPath: "/000000000000/q1",
-            rawQuery: "Action=ReceiveMessage&Note=a%20b%2Ac~&Version=2012-11-05&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=42a3a81b5628007aa8c95c18659a9a6d89d6492191ff97967757b804facf5412",
+            rawQuery:
+                "Action=ReceiveMessage&Note=a%20b%2Ac~&Version=2012-11-05&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=42a3a81b5628007aa8c95c18659a9a6d89d6492191ff97967757b804facf5412",
             headers: [
-                ("Host", "localhost:9324"),
+                ("Host", "localhost:9324")
             ],
             bodyHex: "",
             accessKeyId: "AKIAFERRYTESTKEY0001",
@@ -328,14 +398,17 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "GET\n/000000000000/q1\nAction=ReceiveMessage&Note=a%20b%2Ac~&Version=2012-11-05&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host\nhost:localhost:9324\n\nhost\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n4c78250c0bb9237204bce3fb03b309543736464302889063aacb2e379a51bcc0"
+            canonicalRequest:
+                "GET\n/000000000000/q1\nAction=ReceiveMessage&Note=a%20b%2Ac~&Version=2012-11-05&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host\nhost:localhost:9324\n\nhost\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n4c78250c0bb9237204bce3fb03b309543736464302889063aacb2e379a51bcc0"
         ),
         SigV4Fixture(
             name: "presigned-post-form",
             method: "POST",
             rawPath: "/",
-            rawQuery: "Action=ListQueues&Version=2012-11-05&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=87108d051e3f39e6ed15f9aef8d58214fae42919f7b7963dcb088fe4db922d7d",
+            rawQuery:
+                "Action=ListQueues&Version=2012-11-05&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=87108d051e3f39e6ed15f9aef8d58214fae42919f7b7963dcb088fe4db922d7d",
             headers: [
                 ("Host", "localhost:9324"),
                 ("Content-Length", "0"),
@@ -346,16 +419,19 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "POST\n/\nAction=ListQueues&Version=2012-11-05&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host\nhost:localhost:9324\n\nhost\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\nca91b74cf6dae9b1f1da76f7ed4e56d42cd7e5ef2089426e2dc4e98721ff970c"
+            canonicalRequest:
+                "POST\n/\nAction=ListQueues&Version=2012-11-05&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host\nhost:localhost:9324\n\nhost\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\nca91b74cf6dae9b1f1da76f7ed4e56d42cd7e5ef2089426e2dc4e98721ff970c"
         ),
         SigV4Fixture(
             name: "presigned-get-unsigned-payload",
             method: "GET",
             rawPath: "/000000000000/q1",
-            rawQuery: "Action=GetQueueAttributes&AttributeName.1=All&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=a96be4e1a94e89d5827b2873aea46dba657f10bcc5e870b8789535cfbabb9db9",
+            rawQuery:
+                "Action=GetQueueAttributes&AttributeName.1=All&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=a96be4e1a94e89d5827b2873aea46dba657f10bcc5e870b8789535cfbabb9db9",
             headers: [
-                ("Host", "localhost:9324"),
+                ("Host", "localhost:9324")
             ],
             bodyHex: "",
             accessKeyId: "AKIAFERRYTESTKEY0001",
@@ -363,8 +439,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "sqs",
             nowSeconds: 1749982830,
-            canonicalRequest: "GET\n/000000000000/q1\nAction=GetQueueAttributes&AttributeName.1=All&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host\nhost:localhost:9324\n\nhost\nUNSIGNED-PAYLOAD",
-            stringToSign: "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n6ece6885ddc5a7253ed686511d7473c7a4343c8f24e35c023c856b4b17e5f668"
+            canonicalRequest:
+                "GET\n/000000000000/q1\nAction=GetQueueAttributes&AttributeName.1=All&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFERRYTESTKEY0001%2F20250615%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20250615T102030Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host\nhost:localhost:9324\n\nhost\nUNSIGNED-PAYLOAD",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20250615T102030Z\n20250615/us-east-1/sqs/aws4_request\n6ece6885ddc5a7253ed686511d7473c7a4343c8f24e35c023c856b4b17e5f668"
         ),
         SigV4Fixture(
             name: "aws-test-suite-get-vanilla",
@@ -374,7 +452,10 @@ extension SigV4Fixture {
             headers: [
                 ("Host", "example.amazonaws.com"),
                 ("X-Amz-Date", "20150830T123600Z"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+                ),
             ],
             bodyHex: "",
             accessKeyId: "AKIDEXAMPLE",
@@ -382,8 +463,10 @@ extension SigV4Fixture {
             region: "us-east-1",
             service: "service",
             nowSeconds: 1440938160,
-            canonicalRequest: "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-            stringToSign: "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\nbb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63"
+            canonicalRequest:
+                "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            stringToSign:
+                "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\nbb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63"
         ),
     ]
 }

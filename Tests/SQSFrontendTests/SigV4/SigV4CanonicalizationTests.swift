@@ -44,13 +44,15 @@ struct SigV4CanonicalizationTests {
         let request = SigV4Request(
             method: "GET", rawPath: "/",
             headers: [
-                (name: "Host", value: "example.com"), (name: "X-Multi", value: " a \t\t b  "), (name: "x-multi", value: "c"),
+                (name: "Host", value: "example.com"), (name: "X-Multi", value: " a \t\t b  "),
+                (name: "x-multi", value: "c"),
                 (name: "X-Empty", value: "   "), (name: "X-Quoted", value: "\"a   b\""),
             ])
         let canonical = try SigV4CanonicalRequest.headers(
             of: request, signedHeaderNames: ["host", "x-empty", "x-multi", "x-quoted"])
         #expect(
-            String(decoding: canonical, as: UTF8.self) == "host:example.com\nx-empty:\nx-multi:a b,c\nx-quoted:\"a b\"\n")
+            String(decoding: canonical, as: UTF8.self)
+                == "host:example.com\nx-empty:\nx-multi:a b,c\nx-quoted:\"a b\"\n")
     }
 
     @Test(

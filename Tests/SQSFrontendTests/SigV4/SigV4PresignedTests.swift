@@ -26,7 +26,8 @@ struct SigV4PresignedTests {
         #expect(result.sigV4Code == .incompleteSignature)
         #expect(
             result.sigV4Failure?.message
-                == "AWS query-string parameters must include 'X-Amz-Signature'. Re-examine the query-string parameters.")
+                == "AWS query-string parameters must include 'X-Amz-Signature'. Re-examine the query-string parameters."
+        )
         let both = Self.query(replacing: "X-Amz-Credential", with: nil)
             .replacing("X-Amz-Date=20250615T102030Z", with: "X-Amz-Date=")
         #expect(Self.verify(query: both).sigV4Failure?.message.contains("'X-Amz-Credential', 'X-Amz-Date'") == true)
@@ -53,8 +54,12 @@ struct SigV4PresignedTests {
         var request = Self.fixture.request
         request.rawQuery = Self.query(replacing: "X-Amz-Expires", with: nil)
         // Removing a signed parameter changes the canonical request, so only the time check is observable.
-        #expect(Self.fixture.verifier.verify(request, nowSeconds: Self.fixture.nowSeconds).sigV4Code == .signatureDoesNotMatch)
-        #expect(Self.fixture.verifier.verify(request, nowSeconds: Self.fixture.nowSeconds + 901).sigV4Code == .requestExpired)
+        #expect(
+            Self.fixture.verifier.verify(request, nowSeconds: Self.fixture.nowSeconds).sigV4Code
+                == .signatureDoesNotMatch)
+        #expect(
+            Self.fixture.verifier.verify(request, nowSeconds: Self.fixture.nowSeconds + 901).sigV4Code
+                == .requestExpired)
     }
 
     @Test("an expired presigned request says so")
@@ -92,7 +97,8 @@ struct SigV4PresignedTests {
         #expect(result.sigV4Code == .incompleteSignature)
         #expect(result.sigV4Failure?.message.contains("form-encoded body") == true)
         request.body = Array("Action=ListQueues&MessageBody=X-Amz-Signature%3D00".utf8)
-        #expect(fixture.verifier.verify(request, nowSeconds: fixture.nowSeconds).sigV4Code == .missingAuthenticationToken)
+        #expect(
+            fixture.verifier.verify(request, nowSeconds: fixture.nowSeconds).sigV4Code == .missingAuthenticationToken)
     }
 
     @Test("oversized paths and query strings are refused before any work")
@@ -110,7 +116,8 @@ struct SigV4PresignedTests {
         request.rawPath = "/" + String(repeating: "a", count: SigV4Limits.rawPathBytesMax)
         #expect(fixture.verifier.verify(request, nowSeconds: fixture.nowSeconds).sigV4Code == .incompleteSignature)
         request.rawPath = "/"
-        request.headers.append((name: "X-Big", value: String(repeating: "b", count: SigV4Limits.canonicalHeadersBytesMax)))
+        request.headers.append(
+            (name: "X-Big", value: String(repeating: "b", count: SigV4Limits.canonicalHeadersBytesMax)))
         request = request.replacingHeader(
             "Authorization",
             with: request.header("Authorization")!.replacing("x-amz-target,", with: "x-amz-target;x-big,"))

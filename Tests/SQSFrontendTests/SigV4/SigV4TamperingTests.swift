@@ -31,7 +31,8 @@ struct SigV4TamperingTests {
         for index in original.body.indices {
             var tampered = original
             tampered.body[index] ^= 0x01
-            #expect(fixture.verifier.verify(tampered, nowSeconds: fixture.nowSeconds).sigV4Code == .signatureDoesNotMatch)
+            #expect(
+                fixture.verifier.verify(tampered, nowSeconds: fixture.nowSeconds).sigV4Code == .signatureDoesNotMatch)
         }
         var longer = original
         longer.body.append(0x20)
@@ -41,8 +42,9 @@ struct SigV4TamperingTests {
     @Test("flipping any byte of a signed header value does not match", arguments: SigV4Fixture.botocore)
     func signedHeaders(fixture: SigV4Fixture) throws {
         let original = fixture.request
-        let signedLine = try #require(fixture.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)
-            .dropLast().last)
+        let signedLine = try #require(
+            fixture.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)
+                .dropLast().last)
         let signed = Set(signedLine.split(separator: ";").map(String.init))
         for (headerIndex, header) in original.headers.enumerated() {
             let name = header.name.lowercased()
@@ -70,7 +72,9 @@ struct SigV4TamperingTests {
             let offset = authorization.utf8.distance(from: authorization.startIndex, to: start)
             for index in offset..<authorization.utf8.count {
                 let tampered = original.replacingHeader("Authorization", with: Self.flipping(authorization, at: index))
-                #expect(fixture.verifier.verify(tampered, nowSeconds: fixture.nowSeconds).sigV4Code == .signatureDoesNotMatch)
+                #expect(
+                    fixture.verifier.verify(tampered, nowSeconds: fixture.nowSeconds).sigV4Code
+                        == .signatureDoesNotMatch)
             }
         } else {
             let start = try #require(original.rawQuery.firstRange(of: "X-Amz-Signature=")).upperBound
@@ -78,12 +82,15 @@ struct SigV4TamperingTests {
             for index in offset..<original.rawQuery.utf8.count {
                 var tampered = original
                 tampered.rawQuery = Self.flipping(original.rawQuery, at: index)
-                #expect(fixture.verifier.verify(tampered, nowSeconds: fixture.nowSeconds).sigV4Code == .signatureDoesNotMatch)
+                #expect(
+                    fixture.verifier.verify(tampered, nowSeconds: fixture.nowSeconds).sigV4Code
+                        == .signatureDoesNotMatch)
             }
         }
     }
 
-    @Test("flipping any byte of the path, or of the query of a header-signed request, does not match",
+    @Test(
+        "flipping any byte of the path, or of the query of a header-signed request, does not match",
         arguments: SigV4Fixture.botocore)
     func pathAndQuery(fixture: SigV4Fixture) {
         let original = fixture.request
@@ -109,14 +116,16 @@ struct SigV4TamperingTests {
         for extra in ["&Extra=1", "&Action=DeleteQueue"] {
             var tampered = original
             tampered.rawQuery += extra
-            #expect(fixture.verifier.verify(tampered, nowSeconds: fixture.nowSeconds).sigV4Code == .signatureDoesNotMatch)
+            #expect(
+                fixture.verifier.verify(tampered, nowSeconds: fixture.nowSeconds).sigV4Code == .signatureDoesNotMatch)
         }
         var swapped = original
         swapped.rawQuery = original.rawQuery.replacing("Action=", with: "Actiom=")
         #expect(fixture.verifier.verify(swapped, nowSeconds: fixture.nowSeconds).sigV4Code == .signatureDoesNotMatch)
     }
 
-    @Test("every truncation of a real Authorization header is refused without a crash",
+    @Test(
+        "every truncation of a real Authorization header is refused without a crash",
         arguments: SigV4Fixture.headerSigned)
     func truncatedAuthorization(fixture: SigV4Fixture) throws {
         let authorization = try #require(fixture.request.header("Authorization"))

@@ -27,7 +27,8 @@ struct SigV4VerifierTests {
         let result = fixture.verifier.verify(fixture.request, nowSeconds: fixture.nowSeconds + 16 * 60)
         #expect(
             result.sigV4Failure?.message
-                == "Signature expired: 20250615T102030Z is now earlier than 20250615T102130Z (20250615T103630Z - 15 min.)")
+                == "Signature expired: 20250615T102030Z is now earlier than 20250615T102130Z (20250615T103630Z - 15 min.)"
+        )
         let early = fixture.verifier.verify(fixture.request, nowSeconds: fixture.nowSeconds - 16 * 60)
         #expect(
             early.sigV4Failure?.message
@@ -42,7 +43,9 @@ struct SigV4VerifierTests {
         let key = SigV4SigningKey.derive(
             secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", date: "20120215", region: "us-east-1", service: "iam")
         let signature = SigV4SigningKey.signature(of: Array("ferry".utf8), signingKey: key)
-        #expect(String(decoding: signature, as: UTF8.self) == "21821e39a6d17bb11cf3d9217bde1cac22835dbf59f56a718c49e03c75c125af")
+        #expect(
+            String(decoding: signature, as: UTF8.self)
+                == "21821e39a6d17bb11cf3d9217bde1cac22835dbf59f56a718c49e03c75c125af")
     }
 
     @Test("the string to sign is botocore's", arguments: SigV4Fixture.botocore)
