@@ -13,12 +13,15 @@ let package = Package(
         .executable(name: "ferry", targets: ["ferry"]),
         .library(name: "QueueEngine", targets: ["QueueEngine"]),
         .library(name: "SQSFrontend", targets: ["SQSFrontend"]),
+        .library(name: "SigV4", targets: ["SigV4"]),
+        .library(name: "SQSWire", targets: ["SQSWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -35,9 +38,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SigV4",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "SQSWire", swiftSettings: strictSettings),
+        .target(
             name: "SQSFrontend",
             dependencies: [
                 "QueueEngine",
+                "SigV4",
+                "SQSWire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -50,9 +61,23 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "FerryBench",
+            dependencies: [
+                "SigV4",
+                "SQSWire",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "ferry",
             dependencies: [
+                "FerryBench",
                 "SQSFrontend",
                 "QueueEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -63,20 +88,38 @@ let package = Package(
         ),
         .testTarget(
             name: "QueueEngineTests",
-            dependencies: ["QueueEngine"],
+            dependencies: ["QueueEngine", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "FerryBenchTests",
+            dependencies: [
+                "FerryBench",
+                "SQSFrontend",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SigV4Tests",
+            dependencies: ["SigV4"],
+            exclude: ["make_vectors.py"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "SQSWireTests", dependencies: ["SQSWire"], swiftSettings: strictSettings),
         .testTarget(
             name: "SQSFrontendTests",
             dependencies: [
                 "SQSFrontend",
+                "SQSWire",
                 "QueueEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            exclude: ["SigV4/make_vectors.py"],
             swiftSettings: strictSettings
         ),
     ],

@@ -58,7 +58,7 @@ extension QueueEngine {
     /// Applies one command at `timestampMilliseconds`. A timestamp earlier than one already applied is
     /// treated as that earlier one: engine time never goes back.
     public mutating func apply(_ command: Command, timestampMilliseconds: Int64) -> CommandResult {
-        clock = max(clock, timestampMilliseconds)
+        clock = max(clock, min(timestampMilliseconds, QueueLimits.timestampMillisecondsMax))
         do {
             switch command {
             case .createQueue(let name, let attributes, let tags):

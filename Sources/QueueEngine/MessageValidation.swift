@@ -135,7 +135,9 @@ enum MessageValidation {
                 seenPoint = true
             } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
                 while let rest = iterator.next() { exponentText.append(Character(Unicode.Scalar(rest))) }
-                guard !exponentText.isEmpty, Int(exponentText) != nil else { return false }
+                guard !exponentText.isEmpty, exponentText.utf8.count <= 8, Int(exponentText) != nil else {
+                    return false
+                }
             } else {
                 return false
             }

@@ -4,7 +4,9 @@ extension QueueEngine {
     mutating func startMessageMoveTask(
         sourceArn: String, destinationArn: String?, maxNumberOfMessagesPerSecond: Int?
     ) throws(QueueError) -> String {
-        guard let sourceName = queueName(fromArn: sourceArn), let source = queues[sourceName] else {
+        guard let sourceName = queueName(fromArn: sourceArn), let sourceIsFifo = queues[sourceName]?.isFifo,
+            let sourceCount = queues[sourceName]?.messages.count
+        else {
             throw QueueError(
                 .resourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
         }
@@ -13,13 +15,14 @@ extension QueueEngine {
                 "SourceArn", sourceArn, reason: "Source queue must be configured as a Dead Letter Queue.")
         }
         if let destinationArn {
-            guard let destinationName = queueName(fromArn: destinationArn), let destination = queues[destinationName]
+            guard let destinationName = queueName(fromArn: destinationArn),
+                let destinationIsFifo = queues[destinationName]?.isFifo
             else {
                 throw QueueError(
                     .resourceNotFound, "The resource that you specified for the DestinationArn parameter doesn't exist."
                 )
             }
-            guard destination.isFifo == source.isFifo, destinationName != sourceName else {
+            guard destinationIsFifo == sourceIsFifo, destinationName != sourceName else {
                 throw QueueError.invalidParameter(
                     "DestinationArn", destinationArn, reason: "Destination must be another queue of the same type.")
             }
@@ -40,7 +43,7 @@ extension QueueEngine {
         let task = MessageMoveTask(
             taskHandle: handle, sourceName: sourceName, sourceArn: sourceArn, destinationArn: destinationArn,
             maxNumberOfMessagesPerSecond: maxNumberOfMessagesPerSecond, startedTimestamp: clock,
-            lastSequenceAtStart: nextMessageSequence - 1, approximateNumberOfMessagesToMove: source.messages.count)
+            lastSequenceAtStart: nextMessageSequence - 1, approximateNumberOfMessagesToMove: sourceCount)
         var history = moveTasks[sourceName, default: []]
         history.append(task)
         if history.count > QueueLimits.moveTaskHistoryMax {
@@ -105,6 +108,8 @@ extension QueueEngine {
         var moved = 0
         var finished = false
         var failure: String?
+        var skippedGroups: [String] = []
+        let isFifo = queues[sourceName]!.isFifo
         while budget > 0 {
             guard let sequence = cursor.next(in: &queues[sourceName]!) else {
                 finished = true
@@ -112,6 +117,13 @@ extension QueueEngine {
             }
             let message = queues[sourceName]!.messages[sequence]!
             guard sequence <= task.lastSequenceAtStart else {
+                if isFifo, let groupId = message.messageGroupId {
+                    // Later messages of this group arrived after the task started; other groups may
+                    // still hold older ones.
+                    cursor.leaveGroup()
+                    skippedGroups.append(groupId)
+                    continue
+                }
                 requeue(sequence, in: sourceName)
                 finished = true
                 break
@@ -127,6 +139,7 @@ extension QueueEngine {
             moved += 1
             budget -= 1
         }
+        for groupId in skippedGroups { queues[sourceName]!.scheduleGroup(groupId) }
         moveTasks[sourceName]![index].approximateNumberOfMessagesMoved += moved
         if let failure {
             moveTasks[sourceName]![index].fail(failure)

@@ -11,7 +11,7 @@ extension QueueEngine {
     /// AddPermission: adds a statement labelled `label` to the queue's Policy document.
     mutating func addPermission(name: String, label: String, accountIds: [String], actions: [String]) throws(QueueError)
     {
-        guard let queue = queues[name] else { throw .queueDoesNotExist() }
+        guard let policy = queues[name].map({ $0.configuration.policy }) else { throw .queueDoesNotExist() }
         try Self.validateLabel(label)
         guard !accountIds.isEmpty else {
             throw QueueError(.missingParameter, "The request must contain the parameter AWSAccountIds.")
@@ -26,7 +26,7 @@ extension QueueEngine {
         guard actions.count <= 7 else {
             throw QueueError(.overLimit, "7 Actions were found, maximum allowed is 7.")
         }
-        var document = try policyDocument(of: queue)
+        var document = try policyDocument(policy, queueName: name)
         var statements = document["Statement"] as? [[String: Any]] ?? []
         if statements.contains(where: { $0["Sid"] as? String == label }) {
             throw QueueError.invalidParameter("Label", label, reason: "Already exists.")
@@ -46,8 +46,8 @@ extension QueueEngine {
 
     /// RemovePermission: removes the statement labelled `label`.
     mutating func removePermission(name: String, label: String) throws(QueueError) {
-        guard let queue = queues[name] else { throw .queueDoesNotExist() }
-        var document = try policyDocument(of: queue)
+        guard let policy = queues[name].map({ $0.configuration.policy }) else { throw .queueDoesNotExist() }
+        var document = try policyDocument(policy, queueName: name)
         var statements = document["Statement"] as? [[String: Any]] ?? []
         guard let index = statements.firstIndex(where: { $0["Sid"] as? String == label }) else {
             throw QueueError.invalidParameter("Label", label, reason: "can't find label on existing policy.")
@@ -75,9 +75,9 @@ extension QueueEngine {
         }
     }
 
-    private func policyDocument(of queue: QueueState) throws(QueueError) -> [String: Any] {
-        guard let text = queue.configuration.policy else {
-            return ["Version": "2012-10-17", "Id": "\(queueArn(queue.name))/SQSDefaultPolicy", "Statement": [Any]()]
+    private func policyDocument(_ policy: String?, queueName: String) throws(QueueError) -> [String: Any] {
+        guard let text = policy else {
+            return ["Version": "2012-10-17", "Id": "\(queueArn(queueName))/SQSDefaultPolicy", "Statement": [Any]()]
         }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
             throw QueueError(.invalidAttributeValue, "The queue's Policy is not a JSON object.")

@@ -64,17 +64,15 @@ extension QueueEngine {
     mutating func deleteQueue(name: String) throws(QueueError) {
         guard queues.removeValue(forKey: name) != nil else { throw .queueDoesNotExist() }
         deletedQueues[name] = clock
-        for index in moveTasks[name, default: []].indices where moveTasks[name]![index].status == .running {
-            moveTasks[name]![index].fail("The source queue was deleted.")
-        }
+        moveTasks[name] = nil
     }
 
     mutating func setQueueAttributes(name: String, attributes: [String: String]) throws(QueueError) {
         let now = clock
-        guard let existing = queues[name] else { throw .queueDoesNotExist() }
-        var configuration = existing.configuration
+        guard let existing = queues[name]?.configuration else { throw .queueDoesNotExist() }
+        var configuration = existing
         try configuration.apply(attributes, isCreate: false)
-        if let redrive = configuration.redrivePolicy, redrive != existing.configuration.redrivePolicy {
+        if let redrive = configuration.redrivePolicy, redrive != existing.redrivePolicy {
             try validateRedrive(redrive, sourceName: name, sourceIsFifo: configuration.fifoQueue)
         }
         try withQueue(name) { queue in
@@ -122,7 +120,8 @@ extension QueueEngine {
     // MARK: Tags
 
     func validateTags(_ tags: [String: String]) throws(QueueError) {
-        for (key, value) in tags {
+        for key in tags.keys.sorted() {
+            let value = tags[key]!
             guard !key.isEmpty, key.count <= QueueLimits.tagKeyLengthMax, value.count <= QueueLimits.tagValueLengthMax
             else { throw QueueError(.invalidParameterValue, "Tag key or value is out of range: \(key).") }
             guard !key.hasPrefix("aws:") else {
@@ -136,9 +135,9 @@ extension QueueEngine {
     }
 
     mutating func tagQueue(name: String, tags: [String: String]) throws(QueueError) {
-        guard let queue = queues[name] else { throw .queueDoesNotExist() }
+        guard let existing = queues[name]?.tags else { throw .queueDoesNotExist() }
         guard !tags.isEmpty else { throw QueueError(.missingParameter, "The request must contain the parameter Tags.") }
-        let merged = queue.tags.merging(tags) { _, new in new }
+        let merged = existing.merging(tags) { _, new in new }
         try validateTags(merged)
         queues[name]!.tags = merged
     }

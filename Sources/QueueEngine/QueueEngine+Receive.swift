@@ -17,19 +17,19 @@ extension QueueEngine {
             throw QueueError.invalidParameter(
                 "VisibilityTimeout", String(visibility), reason: "Must be between 0 and 43200, if provided.")
         }
-        guard let queue = queues[request.queueName] else { throw .queueDoesNotExist() }
+        guard let configuration = queues[request.queueName]?.configuration else { throw .queueDoesNotExist() }
         if let attemptId = request.receiveRequestAttemptId {
             try MessageValidation.validateFifoId(attemptId, parameter: "ReceiveRequestAttemptId")
         }
         var deadLetterTarget: (name: String, maxReceiveCount: Int)?
-        if let policy = queue.configuration.redrivePolicy, let target = queueName(fromArn: policy.deadLetterTargetArn),
+        if let policy = configuration.redrivePolicy, let target = queueName(fromArn: policy.deadLetterTargetArn),
             target != request.queueName, queues[target] != nil
         {
             deadLetterTarget = (target, policy.maxReceiveCount)
         }
         let selection = AttributeSelection(request)
         let visibilityMilliseconds =
-            Int64(request.visibilityTimeoutSeconds ?? queue.configuration.visibilityTimeout) * 1000
+            Int64(request.visibilityTimeoutSeconds ?? configuration.visibilityTimeout) * 1000
         let identifiers = self.identifiers
         var redriven: [StoredMessage] = []
         let received = try withQueue(request.queueName) { queue throws(QueueError) -> [ReceivedMessage] in
@@ -137,7 +137,7 @@ struct CandidateCursor {
         while true {
             if let group = currentGroup, let groupState = queue.groups[group.id] {
                 // Group sequences are increasing; find the first after the last one taken.
-                var position = group.after.map { Self.firstIndex(after: $0, in: groupState.sequences) } ?? 0
+                var position = group.after.map { groupState.sequences.firstIndex(atLeast: $0 + 1) } ?? 0
                 while position < groupState.sequences.count {
                     let sequence = groupState.sequences[position]
                     position += 1
@@ -149,20 +149,14 @@ struct CandidateCursor {
                 currentGroup = nil
             }
             guard let ready = queue.readyGroups.popMin() else { return nil }
+            queue.readyGroupPopped(ready)
             guard queue.readyHead(of: ready.groupId) == ready.headSequence else { continue }
             currentGroup = (ready.groupId, nil)
         }
     }
 
-    private static func firstIndex(after sequence: UInt64, in sequences: Deque<UInt64>) -> Int {
-        var low = 0
-        var high = sequences.count
-        while low < high {
-            let middle = (low + high) / 2
-            if sequences[middle] <= sequence { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
+    /// Stops reading the current group; the next call takes the next ready group.
+    mutating func leaveGroup() { currentGroup = nil }
 }
 
 /// Which attributes a receive returns, and how a message is rendered with them.

@@ -17,8 +17,9 @@ extension QueueEngine {
                     "Batch requests cannot be longer than \(QueueLimits.batchSizeBytesMax) bytes. You have sent \(total) bytes."
                 )
             }
-        } else {
-            precondition(entries.count == 1, "a single SendMessage carries \(entries.count) entries")
+        } else if entries.count != 1 {
+            throw QueueError(
+                .invalidParameterValue, "A single SendMessage carries exactly one message, not \(entries.count).")
         }
         var results: [BatchEntryResult<SentMessage>] = []
         results.reserveCapacity(entries.count)
@@ -38,8 +39,8 @@ extension QueueEngine {
         _ entry: SendMessageEntry, queueName: String, senderId: String
     ) throws(QueueError) -> SentMessage {
         let now = clock
-        guard let queue = queues[queueName] else { throw .queueDoesNotExist() }
-        let configuration = queue.configuration
+        // Read only what is needed: a copy of the whole queue would make the mutation below copy it.
+        guard let configuration = queues[queueName]?.configuration else { throw .queueDoesNotExist() }
         guard !entry.body.isEmpty else {
             throw QueueError(.missingParameter, "The request must contain the parameter MessageBody.")
         }
@@ -47,7 +48,8 @@ extension QueueEngine {
             throw QueueError(.invalidMessageContents, MessageValidation.invalidCharactersMessage)
         }
         let attributesSize = try MessageValidation.validateAttributes(entry.messageAttributes)
-        for (name, value) in entry.messageSystemAttributes {
+        for name in entry.messageSystemAttributes.keys.sorted() {
+            let value = entry.messageSystemAttributes[name]!
             guard name == "AWSTraceHeader", value.dataType == "String", let text = value.stringValue, !text.isEmpty
             else {
                 throw QueueError(
@@ -102,7 +104,7 @@ extension QueueEngine {
             let key =
                 configuration.deduplicationScope == "messageGroup"
                 ? groupId + "\u{0}" + deduplicationId : deduplicationId
-            if let record = queue.deduplication[key], record.expiresAtMilliseconds > now {
+            if let record = queues[queueName]?.deduplication[key], record.expiresAtMilliseconds > now {
                 return SentMessage(
                     messageId: record.messageId, md5OfMessageBody: md5OfBody, md5OfMessageAttributes: md5OfAttributes,
                     md5OfMessageSystemAttributes: md5OfSystemAttributes,

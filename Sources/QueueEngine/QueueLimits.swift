@@ -64,6 +64,8 @@ public enum QueueLimits {
     public static let permissionLabelLengthMax = 80
     /// Longest `Policy` document, in bytes.
     public static let policyBytesMax = 20_480
+    /// Latest timestamp the engine accepts (year ~2262 / 4): keeps deadline arithmetic far from overflow.
+    public static let timestampMillisecondsMax: Int64 = Int64.max / 4
     /// Most queues one engine holds.
     public static let queuesMax = 1_000_000
 }

@@ -6,6 +6,8 @@ import HeapModule
 struct FifoGroup: Sendable {
     var sequences: Deque<UInt64> = []
     var inFlightCount = 0
+    /// The head sequence of this group's entry in `readyGroups`, if one is there: avoids duplicates.
+    var scheduledHead: UInt64?
 }
 
 /// A remembered FIFO deduplication id.
@@ -97,7 +99,10 @@ struct QueueState: Sendable {
             inFlightCount -= 1
             if let groupId = message.messageGroupId, isFifo { groups[groupId]?.inFlightCount -= 1 }
         }
-        if let groupId = message.messageGroupId, isFifo { scheduleGroup(groupId) }
+        if let groupId = message.messageGroupId, isFifo {
+            removeFromGroup(groupId, sequence)
+            scheduleGroup(groupId)
+        }
         compactIfSparse()
         return message
     }
@@ -146,15 +151,31 @@ struct QueueState: Sendable {
 
     // MARK: FIFO groups
 
-    /// Drops deleted messages from the front of a group; forgets an empty group.
+    /// Drops deleted messages from the front of a group, in place; forgets an empty group.
     mutating func trimGroup(_ groupId: String) {
-        guard var group = groups[groupId] else { return }
-        while let first = group.sequences.first, messages[first] == nil { group.sequences.removeFirst() }
-        if group.sequences.isEmpty && group.inFlightCount == 0 {
-            groups[groupId] = nil
-        } else {
-            groups[groupId] = group
+        guard let index = groups.index(forKey: groupId) else { return }
+        while let first = groups.values[index].sequences.first, messages[first] == nil {
+            groups.values[index].sequences.removeFirst()
         }
+        if groups.values[index].sequences.isEmpty && groups.values[index].inFlightCount == 0 {
+            groups.remove(at: index)
+        }
+    }
+
+    /// Removes a message from its group's order, in place. Removed messages are almost always near the
+    /// front (in flight, expiring or moved), so this costs O(log n) to find plus a short shift.
+    mutating func removeFromGroup(_ groupId: String, _ sequence: UInt64) {
+        guard let index = groups.index(forKey: groupId) else { return }
+        let position = groups.values[index].sequences.firstIndex(atLeast: sequence)
+        if position < groups.values[index].sequences.count, groups.values[index].sequences[position] == sequence {
+            groups.values[index].sequences.remove(at: position)
+        }
+    }
+
+    /// A ready-group entry was taken out of `readyGroups`.
+    mutating func readyGroupPopped(_ entry: ReadyGroup) {
+        guard let index = groups.index(forKey: entry.groupId) else { return }
+        if groups.values[index].scheduledHead == entry.headSequence { groups.values[index].scheduledHead = nil }
     }
 
     /// The head message of a group that can be received now, if the group is not blocked.
@@ -170,9 +191,9 @@ struct QueueState: Sendable {
     /// Marks a group ready if its head can be received.
     mutating func scheduleGroup(_ groupId: String) {
         trimGroup(groupId)
-        if let head = readyHead(of: groupId) {
-            readyGroups.insert(ReadyGroup(headSequence: head, groupId: groupId))
-        }
+        guard let head = readyHead(of: groupId), groups[groupId]?.scheduledHead != head else { return }
+        groups[groupId]!.scheduledHead = head
+        readyGroups.insert(ReadyGroup(headSequence: head, groupId: groupId))
     }
 
     // MARK: Time
@@ -238,7 +259,14 @@ struct QueueState: Sendable {
             retention = Heap(retention.unordered.filter { messages[$0.sequence] != nil })
         }
         if readyGroups.count > 2 * groups.count + slack {
-            readyGroups = Heap(readyGroups.unordered.filter { readyHead(of: $0.groupId) == $0.headSequence })
+            var kept: [ReadyGroup] = []
+            for index in groups.indices { groups.values[index].scheduledHead = nil }
+            for entry in readyGroups.unordered
+            where readyHead(of: entry.groupId) == entry.headSequence && groups[entry.groupId]?.scheduledHead == nil {
+                groups[entry.groupId]!.scheduledHead = entry.headSequence
+                kept.append(entry)
+            }
+            readyGroups = Heap(kept)
         }
     }
 }

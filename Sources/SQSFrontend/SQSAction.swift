@@ -1,3 +1,5 @@
+import SQSWire
+
 /// The 23 SQS actions (botocore `sqs/2012-11-05` operations).
 public enum SQSAction: String, Sendable, CaseIterable {
     case createQueue = "CreateQueue"

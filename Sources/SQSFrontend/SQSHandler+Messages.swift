@@ -1,4 +1,5 @@
 import QueueEngine
+import SQSWire
 
 extension SQSHandler {
     func sendEntry(_ parameters: WireParameters, id: String?) throws(QueueError) -> SendMessageEntry {

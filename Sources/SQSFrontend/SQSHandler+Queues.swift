@@ -1,4 +1,5 @@
 import QueueEngine
+import SQSWire
 
 extension SQSHandler {
     func createQueue(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {

@@ -1,5 +1,6 @@
 import Foundation
 import QueueEngine
+import SQSWire
 
 /// Turns decoded SQS requests into engine commands and engine results into protocol-neutral responses.
 public struct SQSHandler: Sendable {

@@ -4,6 +4,8 @@ import Hummingbird
 import Logging
 import NIOCore
 import QueueEngine
+import SQSWire
+import SigV4
 
 /// The HTTP entry point: reads the body (bounded), tells the protocol apart, verifies the signature,
 /// decodes, hands the request to `SQSHandler`, and encodes the answer or the AWS error shape.

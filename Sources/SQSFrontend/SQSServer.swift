@@ -8,6 +8,7 @@ import NIOPosix
 import NIOSSL
 import QueueEngine
 import ServiceLifecycle
+import SigV4
 
 /// Settings of one SQS endpoint.
 public struct SQSServerConfiguration: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import QueueEngine
+import SQSWire
 
 /// Typed access to a decoded request's parameters, with SQS's errors for missing or malformed ones.
 struct WireParameters {

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import QueueEngine
+import SQSWire
 
 /// The two SQS wire protocols and how each writes a success or an error.
 enum WireProtocol {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import SQSWire
 import Testing
 
 @testable import SQSFrontend

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SQSFrontend
+@testable import SigV4
 
 private let credential = "AKIAFERRYTESTKEY0001/20250615/us-east-1/sqs/aws4_request"
 private let signedHeaders = "content-type;host;x-amz-date;x-amz-target"

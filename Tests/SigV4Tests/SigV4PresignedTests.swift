@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SQSFrontend
+@testable import SigV4
 
 /// Presigned requests (signature in the query string) and requests with no usable signature.
 @Suite("SigV4 presigned and unsigned requests")

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SQSFrontend
+@testable import SigV4
 
 /// Requests signed by botocore, the real client, verified as received on the wire.
 @Suite("SigV4 botocore vectors")

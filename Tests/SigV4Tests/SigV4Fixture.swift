@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SQSFrontend
+@testable import SigV4
 
 /// A request signed by a real client, recorded as it went on the wire, with the client's own
 /// canonical request and string to sign. The data is in SigV4BotocoreVectors.swift (generated).

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SQSFrontend
+@testable import SigV4
 
 /// The pieces of the canonical request and the timestamp codec, case by case.
 @Suite("SigV4 canonicalization")

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SQSFrontend
+@testable import SQSWire
 
 #if canImport(FoundationXML)
     import FoundationXML

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SQSFrontend
+@testable import SigV4
 
 /// Changing any signed byte of a botocore-signed request must break its signature: every flipped
 /// byte either leaves the canonical request the same (a normalisation, e.g. `.` to `/` in

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SQSFrontend
+@testable import SQSWire
 
 @Suite("QueryWireDecoder.decode")
 struct QueryWireDecoderTests {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SQSFrontend
+@testable import SQSWire
 
 /// A SendMessageBatch request body as botocore sends it, with non-ASCII, escapes and attributes.
 let wireSampleBatchJSON = """

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SQSFrontend
+@testable import SigV4
 
 /// The verifier as a whole: errors, the Date header, the signing-key cache, concurrent use.
 @Suite("SigV4 verifier")

@@ -1,0 +1,70 @@
+import SQSWire
+import SigV4
+
+/// An SQS call that failed: the AWS error code (or a transport description).
+struct SQSCallError: Error, CustomStringConvertible {
+    var code: String
+    var message: String
+    var description: String { "\(code): \(message)" }
+}
+
+/// The SQS calls the load generator makes, as AWS JSON 1.0 requests signed with SigV4.
+struct SQSBenchClient {
+    let connection: SQSConnection
+    let signer: SigV4Signer
+
+    /// Calls `action` with a JSON `body`; returns the decoded result object or throws the AWS error.
+    func call(_ action: String, _ body: [UInt8]) async throws -> WireObject {
+        var request = SigV4Request(
+            method: "POST", rawPath: "/", rawQuery: "",
+            headers: [
+                (name: "host", value: connection.endpoint.authority),
+                (name: "content-type", value: "application/x-amz-json-1.0"),
+                (name: "x-amz-target", value: "AmazonSQS.\(action)"),
+            ], body: body)
+        try signer.sign(&request, epochSeconds: WallTime.epochSeconds())
+        let response = try await connection.post(headers: request.headers, body: body)
+        let decoded = try? JSONWireDecoder.decode(response.body)
+        guard response.status == 200 else {
+            let object = decoded?.objectValue
+            let type = object?["__type"]?.stringValue.map { String($0.split(separator: "#").last ?? "") }
+            let code =
+                response.queryError.map { String($0.split(separator: ";").first ?? "") } ?? type
+                ?? "HTTP\(response.status)"
+            throw SQSCallError(code: code, message: object?["message"]?.stringValue ?? "HTTP status \(response.status)")
+        }
+        guard case .object(let object)? = decoded else {
+            throw SQSCallError(code: "MalformedResponse", message: "the \(action) response is not a JSON object")
+        }
+        return object
+    }
+}
+
+/// Builds JSON request bodies without an intermediate tree (the hot path).
+struct JSONBody {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    /// Appends a JSON string literal.
+    mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(byte)
+            case 0..<0x20:
+                bytes.append(contentsOf: Array("\\u00".utf8))
+                let digits = Array("0123456789abcdef".utf8)
+                bytes.append(digits[Int(byte >> 4)])
+                bytes.append(digits[Int(byte & 0x0f)])
+            default:
+                bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

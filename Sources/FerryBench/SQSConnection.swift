@@ -1,0 +1,91 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// One keep-alive HTTP/1.1 connection to an SQS endpoint, used by one worker at a time: a request is
+/// written, its response read, then the next request goes out on the same connection.
+final class SQSConnection {
+    /// A response: status, the `x-amzn-query-error` header (if any) and the body.
+    struct Response {
+        var status: Int
+        var queryError: String?
+        var body: [UInt8]
+    }
+
+    /// The connection closed or answered something that is not HTTP.
+    struct ConnectionError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    let endpoint: Endpoint
+    private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
+    private let allocator = ByteBufferAllocator()
+
+    private init(
+        endpoint: Endpoint, inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
+    ) {
+        self.endpoint = endpoint
+        self.inbound = inbound
+        self.outbound = outbound
+    }
+
+    /// Opens a connection, runs `body` with it, and closes it.
+    static func withConnection<Result>(
+        to endpoint: Endpoint, tls: NIOSSLContext?, group: any EventLoopGroup,
+        _ body: (SQSConnection) async throws -> Result
+    ) async throws -> Result {
+        let serverHostname = endpoint.host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : endpoint.host
+        let channel = try await ClientBootstrap(group: group)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(10))
+            .connect(host: endpoint.host, port: endpoint.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        let handler = try NIOSSLClientHandler(context: tls, serverHostname: serverHostname)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            let connection = SQSConnection(endpoint: endpoint, inbound: inbound.makeAsyncIterator(), outbound: outbound)
+            return try await body(connection)
+        }
+    }
+
+    /// POSTs `body` to `/` with `headers` and reads the whole response (bounded).
+    func post(headers: [(name: String, value: String)], body: [UInt8]) async throws -> Response {
+        var httpHeaders = HTTPHeaders()
+        for header in headers { httpHeaders.add(name: header.name, value: header.value) }
+        httpHeaders.add(name: "content-length", value: String(body.count))
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: httpHeaders)
+        var buffer = allocator.buffer(capacity: body.count)
+        buffer.writeBytes(body)
+        try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(buffer)), .end(nil)])
+        var status = 0
+        var queryError: String?
+        var collected: [UInt8] = []
+        while let part = try await inbound.next() {
+            switch part {
+            case .head(let responseHead):
+                status = Int(responseHead.status.code)
+                queryError = responseHead.headers.first(name: "x-amzn-query-error")
+            case .body(let chunk):
+                guard collected.count + chunk.readableBytes <= BenchConfiguration.Limits.responseBytesMax else {
+                    throw ConnectionError(
+                        description: "response longer than \(BenchConfiguration.Limits.responseBytesMax) bytes")
+                }
+                collected.append(contentsOf: chunk.readableBytesView)
+            case .end:
+                guard status != 0 else { throw ConnectionError(description: "response without a status line") }
+                return Response(status: status, queryError: queryError, body: collected)
+            }
+        }
+        throw ConnectionError(description: "connection to \(endpoint.authority) closed")
+    }
+}
