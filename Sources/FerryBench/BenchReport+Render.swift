@@ -21,10 +21,12 @@ extension BenchReport {
         lines.append("latency (ms)            count      p50      p90      p99    p99.9      max")
         for type in RequestType.allCases {
             guard let latency = latencies[type] else { continue }
+            let name = type.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
             lines.append(
-                String(
-                    format: "  %-20@ %8llu %8.2f %8.2f %8.2f %8.2f %8.2f", type.rawValue, latency.count, latency.p50,
-                    latency.p90, latency.p99, latency.p999, latency.max))
+                "  " + name
+                    + String(
+                        format: " %8llu %8.2f %8.2f %8.2f %8.2f %8.2f", latency.count, latency.p50, latency.p90,
+                        latency.p99, latency.p999, latency.max))
         }
         if errors.isEmpty {
             lines.append("errors              none")

@@ -12,6 +12,7 @@ struct SQSCallError: Error, CustomStringConvertible {
 struct SQSBenchClient {
     let connection: SQSConnection
     let signer: SigV4Signer
+    let keyMemo = SigV4SigningKeyMemo()
 
     /// Calls `action` with a JSON `body`; returns the decoded result object or throws the AWS error.
     func call(_ action: String, _ body: [UInt8]) async throws -> WireObject {
@@ -22,7 +23,7 @@ struct SQSBenchClient {
                 (name: "content-type", value: "application/x-amz-json-1.0"),
                 (name: "x-amz-target", value: "AmazonSQS.\(action)"),
             ], body: body)
-        try signer.sign(&request, epochSeconds: WallTime.epochSeconds())
+        try signer.sign(&request, epochSeconds: WallTime.epochSeconds(), keyCache: keyMemo)
         let response = try await connection.post(headers: request.headers, body: body)
         let decoded = try? JSONWireDecoder.decode(response.body)
         guard response.status == 200 else {

@@ -4,25 +4,59 @@ import Foundation
 /// Deterministic identifiers: message ids from (shard, sequence), receipt handles with a MAC.
 struct Identifiers: Sendable {
     let shardId: UInt32
-    let key: SymmetricKey
+    /// HMAC-SHA256 keyed with the receipt-handle key, copied for each use (keying costs more than hashing).
+    private let keyedMAC: HMAC<SHA256>
+    /// Two 64-bit salts derived from the key, so message ids differ between deployments.
+    private let saltHigh: UInt64
+    private let saltLow: UInt64
 
     init(shardId: UInt32, receiptHandleKey: [UInt8]) {
         self.shardId = shardId
-        self.key = SymmetricKey(data: receiptHandleKey)
+        let key = SymmetricKey(data: receiptHandleKey)
+        self.keyedMAC = HMAC<SHA256>(key: key)
+        let salt = Array(HMAC<SHA256>.authenticationCode(for: Array("message-id".utf8), using: key))
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for index in 0..<8 {
+            high = high << 8 | UInt64(salt[index])
+            low = low << 8 | UInt64(salt[8 + index])
+        }
+        self.saltHigh = high
+        self.saltLow = low
+    }
+
+    /// SplitMix64's finalizer: a bijection on 64-bit values that scatters neighbouring inputs.
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// A UUID-formatted message id derived from the shard and the engine's message sequence number.
+    /// Bytes 0–5 and 10–11 hold a bijective mix of the sequence, so ids of one shard never collide; the
+    /// rest mixes in the shard and carries the UUID version (4) and variant bits.
     func messageId(sequence: UInt64) -> String {
-        var input: [UInt8] = [0x6d]
-        append(UInt64(shardId), to: &input)
-        append(sequence, to: &input)
-        var bytes = Array(HMAC<SHA256>.authenticationCode(for: input, using: key).prefix(16))
+        let unique = Self.mix(sequence ^ saltHigh)
+        let other = Self.mix(sequence ^ saltLow ^ (UInt64(shardId) << 32 | UInt64(shardId)))
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: unique >> (UInt64(index) * 8)) }
+        bytes[10] = UInt8(truncatingIfNeeded: unique >> 48)
+        bytes[11] = UInt8(truncatingIfNeeded: unique >> 56)
+        for (offset, index) in [6, 7, 8, 9, 12, 13, 14, 15].enumerated() {
+            bytes[index] = UInt8(truncatingIfNeeded: other >> (UInt64(offset) * 8))
+        }
         bytes[6] = (bytes[6] & 0x0f) | 0x40
         bytes[8] = (bytes[8] & 0x3f) | 0x80
-        let hex = MessageDigest.hex(bytes)
-        let characters = Array(hex)
-        return String(characters[0..<8]) + "-" + String(characters[8..<12]) + "-" + String(characters[12..<16])
-            + "-" + String(characters[16..<20]) + "-" + String(characters[20..<32])
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// What a receipt handle names: one receive of one message of one queue incarnation.
@@ -65,9 +99,10 @@ struct Identifiers: Sendable {
     }
 
     private func mac(_ payload: [UInt8], queueName: String) -> [UInt8] {
-        var input = payload
-        input.append(contentsOf: queueName.utf8)
-        return Array(HMAC<SHA256>.authenticationCode(for: input, using: key).prefix(Self.receiptMacBytes))
+        var code = keyedMAC
+        code.update(data: payload)
+        code.update(data: Array(queueName.utf8))
+        return Array(code.finalize().prefix(Self.receiptMacBytes))
     }
 
     private func append(_ value: UInt64, to bytes: inout [UInt8], bytes count: Int = 8) {

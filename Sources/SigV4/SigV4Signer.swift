@@ -17,7 +17,9 @@ public struct SigV4Signer: Sendable {
 
     /// Signs `request` as of `epochSeconds`: adds `x-amz-date` and `authorization` to its headers.
     /// Every header already present is signed; `host` must be among them.
-    public func sign(_ request: inout SigV4Request, epochSeconds: Int64) throws(SigV4Error) {
+    public func sign(
+        _ request: inout SigV4Request, epochSeconds: Int64, keyCache: SigV4SigningKeyMemo? = nil
+    ) throws(SigV4Error) {
         let timestamp = SigV4Timestamp.formatBasic(epochSeconds: epochSeconds)
         let date = String(timestamp.prefix(8))
         request.headers.append((name: "x-amz-date", value: timestamp))
@@ -29,7 +31,14 @@ public struct SigV4Signer: Sendable {
             headers: try SigV4CanonicalRequest.headers(of: request, signedHeaderNames: names), signedHeaderNames: names)
         SigV4Hex.append(SHA256.hash(data: request.body), to: &canonical)
         let scope = "\(date)/\(region)/\(service)/\(SigV4CredentialScope.terminator)"
-        let key = SigV4SigningKey.derive(secret: secret, date: date, region: region, service: service)
+        let key: SymmetricKey
+        if let keyCache, let cached = keyCache.key, keyCache.date == date {
+            key = cached
+        } else {
+            key = SigV4SigningKey.derive(secret: secret, date: date, region: region, service: service)
+            keyCache?.date = date
+            keyCache?.key = key
+        }
         let stringToSign = SigV4SigningKey.stringToSign(canonicalRequest: canonical, timestamp: timestamp, scope: scope)
         let signature = String(decoding: SigV4SigningKey.signature(of: stringToSign, signingKey: key), as: UTF8.self)
         request.headers.append(
@@ -39,4 +48,13 @@ public struct SigV4Signer: Sendable {
                     "\(SigV4Authorization.algorithm) Credential=\(accessKeyId)/\(scope), SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)"
             ))
     }
+}
+
+/// One caller's memory of the signing key it derived last (deriving takes four HMACs). Not shared:
+/// each worker keeps its own.
+public final class SigV4SigningKeyMemo {
+    var date: String?
+    var key: SymmetricKey?
+
+    public init() {}
 }

@@ -92,3 +92,22 @@ struct ReviewRegressionTests {
         #expect(try harness.engine.messageMoveTasks(sourceArn: harness.arn("dlq"), maxResults: 10).isEmpty)
     }
 }
+
+@Suite("Identifiers")
+struct IdentifierTests {
+    @Test func messageIdsAreUniqueUUIDs() {
+        let identifiers = Identifiers(shardId: 3, receiptHandleKey: Array(repeating: 1, count: 32))
+        var seen = Set<String>()
+        for sequence in UInt64(0)..<50_000 {
+            let id = identifiers.messageId(sequence: sequence)
+            #expect(id.count == 36)
+            seen.insert(id)
+        }
+        #expect(seen.count == 50_000)
+        let sample = identifiers.messageId(sequence: 42)
+        #expect(Array(sample)[14] == "4")
+        #expect("89ab".contains(Array(sample)[19]))
+        #expect(
+            Identifiers(shardId: 4, receiptHandleKey: Array(repeating: 1, count: 32)).messageId(sequence: 42) != sample)
+    }
+}

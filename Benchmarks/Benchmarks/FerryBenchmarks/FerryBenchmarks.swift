@@ -1,0 +1,174 @@
+import Benchmark
+import QueueEngine
+import SQSWire
+import SigV4
+
+/// Hot paths of one node: the engine's apply, the wire codecs, and SigV4 verification.
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        warmupIterations: 10,
+        maxDuration: .seconds(3),
+        maxIterations: 1_000_000,
+        thresholds: [
+            .wallClock: .init(relative: [.p50: 25, .p90: 35]),
+            .mallocCountTotal: .init(relative: [.p50: 10]),
+        ]
+    )
+    engineBenchmarks()
+    codecBenchmarks()
+    signatureBenchmarks()
+}
+
+/// A batch of ten 256-byte messages.
+let batchEntries: [SendMessageEntry] = (0..<10).map { index in
+    SendMessageEntry(id: "\(index)", body: String(repeating: "x", count: 256))
+}
+
+func makeEngine() -> QueueEngine {
+    var engine = QueueEngine(configuration: QueueEngineConfiguration(receiptHandleKey: Array(repeating: 5, count: 32)))
+    _ = engine.apply(.createQueue(name: "bench", attributes: [:], tags: [:]), timestampMilliseconds: 1)
+    _ = engine.apply(
+        .createQueue(
+            name: "bench.fifo", attributes: ["FifoQueue": "true", "ContentBasedDeduplication": "true"], tags: [:]),
+        timestampMilliseconds: 1)
+    return engine
+}
+
+func engineBenchmarks() {
+    Benchmark("QueueEngine SendMessageBatch 10x256B") { benchmark in
+        var engine = makeEngine()
+        var now: Int64 = 10
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            now += 1
+            blackHole(
+                engine.apply(
+                    .sendMessages(queueName: "bench", entries: batchEntries, senderId: "A", isBatch: true),
+                    timestampMilliseconds: now))
+        }
+    }
+
+    // Receive 10 then delete them, on a queue kept at a given depth: the cost must not grow with depth.
+    for depth in [1_000, 100_000] {
+        Benchmark("QueueEngine receive+delete 10 at depth \(depth)") { benchmark in
+            var engine = makeEngine()
+            var now: Int64 = 10
+            for _ in 0..<(depth / 10) {
+                now += 1
+                _ = engine.apply(
+                    .sendMessages(queueName: "bench", entries: batchEntries, senderId: "A", isBatch: true),
+                    timestampMilliseconds: now)
+            }
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                now += 1
+                guard
+                    case .received(let messages) = engine.apply(
+                        .receiveMessages(ReceiveMessageRequest(queueName: "bench", maxNumberOfMessages: 10)),
+                        timestampMilliseconds: now)
+                else { fatalError("receive failed") }
+                let entries = messages.enumerated().map {
+                    ReceiptEntry(id: "\($0.offset)", receiptHandle: $0.element.receiptHandle)
+                }
+                blackHole(
+                    engine.apply(
+                        .deleteMessages(queueName: "bench", entries: entries, isBatch: true), timestampMilliseconds: now
+                    ))
+                blackHole(
+                    engine.apply(
+                        .sendMessages(queueName: "bench", entries: batchEntries, senderId: "A", isBatch: true),
+                        timestampMilliseconds: now))
+            }
+        }
+    }
+
+    Benchmark("QueueEngine FIFO send+receive+delete 10") { benchmark in
+        var engine = makeEngine()
+        var now: Int64 = 10
+        var counter = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            now += 1
+            let entries = (0..<10).map { index -> SendMessageEntry in
+                counter += 1
+                return SendMessageEntry(id: "\(index)", body: "m\(counter)", messageGroupId: "g\(counter % 8)")
+            }
+            _ = engine.apply(
+                .sendMessages(queueName: "bench.fifo", entries: entries, senderId: "A", isBatch: true),
+                timestampMilliseconds: now)
+            guard
+                case .received(let messages) = engine.apply(
+                    .receiveMessages(ReceiveMessageRequest(queueName: "bench.fifo", maxNumberOfMessages: 10)),
+                    timestampMilliseconds: now)
+            else { fatalError("receive failed") }
+            let receipts = messages.enumerated().map {
+                ReceiptEntry(id: "\($0.offset)", receiptHandle: $0.element.receiptHandle)
+            }
+            blackHole(
+                engine.apply(
+                    .deleteMessages(queueName: "bench.fifo", entries: receipts, isBatch: true),
+                    timestampMilliseconds: now))
+        }
+    }
+}
+
+let sendBatchJSON: [UInt8] = {
+    var text = "{\"QueueUrl\":\"http://127.0.0.1:9324/000000000000/bench\",\"Entries\":["
+    text += (0..<10).map { "{\"Id\":\"\($0)\",\"MessageBody\":\"\(String(repeating: "x", count: 256))\"}" }.joined(
+        separator: ",")
+    return Array((text + "]}").utf8)
+}()
+
+let sendBatchForm: [UInt8] = {
+    var text = "Action=SendMessageBatch&QueueUrl=http%3A%2F%2F127.0.0.1%3A9324%2F000000000000%2Fbench"
+    for index in 1...10 {
+        text += "&SendMessageBatchRequestEntry.\(index).Id=\(index)"
+        text += "&SendMessageBatchRequestEntry.\(index).MessageBody=\(String(repeating: "x", count: 256))"
+    }
+    return Array(text.utf8)
+}()
+
+func codecBenchmarks() {
+    Benchmark("JSON decode SendMessageBatch 10x256B") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try JSONWireDecoder.decode(sendBatchJSON)) }
+    }
+    Benchmark("Query decode SendMessageBatch 10x256B") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try QueryWireDecoder.decode(pairs: QueryWireDecoder.parseForm(sendBatchForm)))
+        }
+    }
+    let messages: [WireValue] = (0..<10).map { index in
+        .object([
+            "MessageId": .string("0f8fad5b-d9cb-469f-a165-70867728950e"),
+            "ReceiptHandle": .string(String(repeating: "A", count: 56)),
+            "MD5OfBody": .string("d41d8cd98f00b204e9800998ecf8427e"),
+            "Body": .string(String(repeating: "x", count: 256)),
+        ])
+    }
+    let receiveResult: WireObject = ["Messages": .list(messages)]
+    Benchmark("JSON encode ReceiveMessage result of 10") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(JSONWireEncoder.encode(.object(receiveResult))) }
+    }
+    Benchmark("XML encode ReceiveMessage result of 10") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(XMLWireEncoder.encodeResponse(action: "ReceiveMessage", result: receiveResult, requestId: "r"))
+        }
+    }
+}
+
+func signatureBenchmarks() {
+    let signer = SigV4Signer(accessKeyId: "AKIDBENCH", secret: "bench-secret", region: "us-east-1")
+    var request = SigV4Request(
+        method: "POST", rawPath: "/", rawQuery: "",
+        headers: [
+            (name: "host", value: "127.0.0.1:9324"), (name: "content-type", value: "application/x-amz-json-1.0"),
+            (name: "x-amz-target", value: "AmazonSQS.SendMessageBatch"),
+        ], body: sendBatchJSON)
+    try? signer.sign(&request, epochSeconds: 1_700_000_000)
+    let signed = request
+    let verifier = SigV4Verifier(credentials: ["AKIDBENCH": "bench-secret"])
+    Benchmark("SigV4 verify a 3 KB JSON request") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(verifier.verify(signed, nowSeconds: 1_700_000_000)) }
+    }
+}
