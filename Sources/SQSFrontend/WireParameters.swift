@@ -76,8 +76,6 @@ struct WireParameters {
             for member in members.members {
                 switch member.value {
                 case .string(let text): out[member.name] = text
-                case .integer(let number): out[member.name] = String(number)
-                case .boolean(let flag): out[member.name] = flag ? "true" : "false"
                 default: throw Self.invalid(name, "expected a map of strings.")
                 }
             }

@@ -76,6 +76,8 @@ struct JSONProtocolTests {
         ("SendMessage", "[1,2]", "InvalidParameterValue"),
         ("SendMessage", #"{"QueueUrl":5}"#, "InvalidParameterValue"),
         ("CreateQueue", "{}", "MissingParameter"),
+        ("TagQueue", #"{"QueueUrl":"/000000000000/x","Tags":{"k":5}}"#, "InvalidParameterValue"),
+        ("CreateQueue", #"{"QueueName":"x","Attributes":{"DelaySeconds":5}}"#, "InvalidParameterValue"),
         ("NoSuchAction", "{}", "InvalidAction"),
         ("ReceiveMessage", #"{"QueueUrl":"/000000000000/x","MaxNumberOfMessages":"ten"}"#, "InvalidParameterValue"),
     ])
