@@ -120,16 +120,19 @@ public struct SQSHandler: Sendable {
 
     /// Splits `scheme://host/ACCOUNT/NAME` (or `/ACCOUNT/NAME`) into its account and queue name.
     public static func accountAndName(fromQueueUrl url: String) -> (String, String)? {
-        var path = Substring(url)
-        if let schemeEnd = path.range(of: "://") {
-            path = path[schemeEnd.upperBound...]
-            guard let slash = path.firstIndex(of: "/") else { return nil }
-            path = path[slash...]
+        var bytes = Substring(url).utf8[...]
+        // Skip `scheme://authority` when present.
+        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
+            bytes[colon...].starts(with: "://".utf8)
+        {
+            bytes = bytes[bytes.index(colon, offsetBy: 3)...]
+            guard let slash = bytes.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+            bytes = bytes[slash...]
         }
-        if let query = path.firstIndex(of: "?") { path = path[..<query] }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        if let question = bytes.firstIndex(of: UInt8(ascii: "?")) { bytes = bytes[..<question] }
+        let segments = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
         guard segments.count == 2 else { return nil }
-        return (String(segments[0]), String(segments[1]))
+        return (String(Substring(segments[0])), String(Substring(segments[1])))
     }
 
     func queueUrl(_ name: String, _ request: SQSRequest) -> String {

@@ -36,7 +36,7 @@ public struct SQSResponder: HTTPResponder {
     }
 
     @Sendable public func respond(to request: Request, context: Context) async throws -> Response {
-        let requestId = UUID().uuidString.lowercased()
+        let requestId = RequestId.next()
         let isJSON =
             request.headers[.init("X-Amz-Target")!] != nil
             || (request.headers[.contentType]?.contains("amz-json") ?? false)
@@ -160,5 +160,24 @@ public struct SQSResponder: HTTPResponder {
             let name = segments[1].removingPercentEncoding
         else { return nil }
         return (account, name)
+    }
+}
+
+/// Request ids: UUID-formatted, from the system generator (`getrandom`, no file to open per request).
+enum RequestId {
+    static func next() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next()
+        let low = generator.next()
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for index in 0..<16 {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            let byte = UInt8(truncatingIfNeeded: (index < 8 ? high : low) >> (UInt64(index % 8) * 8))
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
