@@ -11,14 +11,15 @@ extension BenchRunner {
         var finished = false
         while !finished && failures < Self.reconnectAttemptsMax && !Task.isCancelled {
             do {
-                try await withClient(endpoint, tls: tls) { client in
-                    while let sequences = state.claimSequences(configuration.batchSize) {
+                finished = try await withClient(endpoint, tls: tls) { client in
+                    while client.connection.isReusable, let sequences = state.claimSequences(configuration.batchSize) {
                         try await sendBatch(
                             sequences, client: client, queueUrl: queueUrl, payload: payload, state: state)
                         failures = 0
                     }
+                    // A server that closes connections after each response gets a new one.
+                    return client.connection.isReusable
                 }
-                finished = true
             } catch {
                 failures += 1
                 state.error(Self.code(of: error))
@@ -82,8 +83,8 @@ extension BenchRunner {
         while failures < Self.reconnectAttemptsMax && !Task.isCancelled {
             do {
                 try await withClient(endpoint, tls: tls) { client in
-                    while !Task.isCancelled {
-                        try await receiveAndDelete(client: client, queueUrl: queueUrl, state: state)
+                    while !Task.isCancelled && client.connection.isReusable {
+                        try await receiveAndDelete(client: client, queueUrl: queueUrl, tls: tls, state: state)
                         failures = 0
                     }
                 }
@@ -97,7 +98,9 @@ extension BenchRunner {
         }
     }
 
-    private func receiveAndDelete(client: SQSBenchClient, queueUrl: String, state: BenchState) async throws {
+    private func receiveAndDelete(
+        client: SQSBenchClient, queueUrl: String, tls: NIOSSLContext?, state: BenchState
+    ) async throws {
         var body = JSONBody(capacity: 256)
         body.raw("{\"QueueUrl\":")
         body.string(queueUrl)
@@ -141,7 +144,15 @@ extension BenchRunner {
         defer { state.requestEnded() }
         var deleted = 0
         do {
-            let answer = try await client.call(RequestType.deleteMessageBatch.rawValue, delete.bytes)
+            let answer: WireObject
+            if client.connection.isReusable {
+                answer = try await client.call(RequestType.deleteMessageBatch.rawValue, delete.bytes)
+            } else {
+                // The server closed the connection after the receive: delete over a new one.
+                answer = try await withClient(client.connection.endpoint, tls: tls) { fresh in
+                    try await fresh.call(RequestType.deleteMessageBatch.rawValue, delete.bytes)
+                }
+            }
             deleted = answer["Successful"]?.listValue?.count ?? 0
             for entry in answer["Failed"]?.listValue ?? [] {
                 state.error(entry.objectValue?["Code"]?.stringValue ?? "Failed")

@@ -19,6 +19,9 @@ final class SQSConnection {
     }
 
     let endpoint: Endpoint
+    /// False once the server said it will close the connection (HTTP/1.0 or `Connection: close`):
+    /// the worker must open a new one before its next request.
+    private(set) var isReusable = true
     private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
     private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
     private let allocator = ByteBufferAllocator()
@@ -60,6 +63,7 @@ final class SQSConnection {
 
     /// POSTs `body` to `/` with `headers` and reads the whole response (bounded).
     func post(headers: [(name: String, value: String)], body: [UInt8]) async throws -> Response {
+        guard isReusable else { throw ConnectionError(description: "the server closed the connection") }
         var httpHeaders = HTTPHeaders()
         for header in headers { httpHeaders.add(name: header.name, value: header.value) }
         httpHeaders.add(name: "content-length", value: String(body.count))
@@ -74,6 +78,7 @@ final class SQSConnection {
             switch part {
             case .head(let responseHead):
                 status = Int(responseHead.status.code)
+                if !responseHead.isKeepAlive { isReusable = false }
                 queryError = responseHead.headers.first(name: "x-amzn-query-error")
             case .body(let chunk):
                 guard collected.count + chunk.readableBytes <= BenchConfiguration.Limits.responseBytesMax else {
