@@ -95,9 +95,11 @@ let package = Package(
             name: "FerryBenchTests",
             dependencies: [
                 "FerryBench",
+                "QueueEngine",
                 "SQSFrontend",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
