@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "SQSFrontend", targets: ["SQSFrontend"]),
         .library(name: "SigV4", targets: ["SigV4"]),
         .library(name: "SQSWire", targets: ["SQSWire"]),
+        .library(name: "LZ4", targets: ["LZ4"]),
+        .library(name: "SegmentLog", targets: ["SegmentLog"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -28,6 +30,14 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .target(name: "LZ4", dependencies: ["CLZ4"], swiftSettings: strictSettings),
+        .target(
+            name: "SegmentLog",
+            dependencies: ["LZ4", .product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "TestSupport", dependencies: ["SegmentLog"], swiftSettings: strictSettings),
         .target(
             name: "QueueEngine",
             dependencies: [
@@ -47,6 +57,7 @@ let package = Package(
             name: "SQSFrontend",
             dependencies: [
                 "QueueEngine",
+                "SegmentLog",
                 "SigV4",
                 "SQSWire",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -110,11 +121,16 @@ let package = Package(
             exclude: ["make_vectors.py"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "LZ4Tests", dependencies: ["LZ4"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SegmentLogTests", dependencies: ["SegmentLog", "TestSupport", "LZ4"], swiftSettings: strictSettings),
         .testTarget(name: "SQSWireTests", dependencies: ["SQSWire"], swiftSettings: strictSettings),
         .testTarget(
             name: "SQSFrontendTests",
             dependencies: [
                 "SQSFrontend",
+                "SegmentLog",
+                "TestSupport",
                 "SQSWire",
                 "QueueEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -15,8 +15,10 @@ let package = Package(
             name: "FerryBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LZ4", package: "ferry"),
                 .product(name: "QueueEngine", package: "ferry"),
                 .product(name: "SQSWire", package: "ferry"),
+                .product(name: "SegmentLog", package: "ferry"),
                 .product(name: "SigV4", package: "ferry"),
             ],
             path: "Benchmarks/FerryBenchmarks",

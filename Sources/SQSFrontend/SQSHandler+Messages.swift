@@ -20,11 +20,12 @@ extension SQSHandler {
         if let sequence = sent.sequenceNumber { object["SequenceNumber"] = .string(sequence) }
     }
 
-    func sendMessage(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+    func sendMessage(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
         let name = try queueName(parameters, request)
         guard parameters.value("MessageBody") != nil else { throw WireParameters.missing("MessageBody") }
         let entry = try sendEntry(parameters, id: nil)
-        switch host.apply(.sendMessages(queueName: name, entries: [entry], senderId: request.senderId, isBatch: false))
+        switch await host.apply(
+            .sendMessages(queueName: name, entries: [entry], senderId: request.senderId, isBatch: false))
         {
         case .failure(let error): throw error
         case .sent(let results):
@@ -40,12 +41,14 @@ extension SQSHandler {
         }
     }
 
-    func sendMessageBatch(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+    func sendMessageBatch(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
         let name = try queueName(parameters, request)
         let entries = try parameters.objectList("Entries").map { entry throws(QueueError) in
             try sendEntry(entry, id: try entry.string("Id"))
         }
-        switch host.apply(.sendMessages(queueName: name, entries: entries, senderId: request.senderId, isBatch: true)) {
+        switch await host.apply(
+            .sendMessages(queueName: name, entries: entries, senderId: request.senderId, isBatch: true))
+        {
         case .failure(let error): throw error
         case .sent(let results):
             return Self.batchResult(results) { sent, object in Self.sentFields(sent, into: &object) }
@@ -95,7 +98,8 @@ extension SQSHandler {
                 .invalidParameterValue,
                 "Value \(wait) for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.")
         }
-        let result = wait > 0 ? await host.receive(receive, waitSeconds: wait) : host.apply(.receiveMessages(receive))
+        let result =
+            wait > 0 ? await host.receive(receive, waitSeconds: wait) : await host.apply(.receiveMessages(receive))
         switch result {
         case .failure(let error): throw error
         case .received(let messages):
@@ -119,19 +123,20 @@ extension SQSHandler {
         return .object(object)
     }
 
-    func deleteMessageBatch(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+    func deleteMessageBatch(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject
+    {
         let name = try queueName(parameters, request)
         let entries = try parameters.objectList("Entries").map { entry throws(QueueError) in
             ReceiptEntry(id: try entry.string("Id"), receiptHandle: try entry.string("ReceiptHandle") ?? "")
         }
-        switch host.apply(.deleteMessages(queueName: name, entries: entries, isBatch: true)) {
+        switch await host.apply(.deleteMessages(queueName: name, entries: entries, isBatch: true)) {
         case .failure(let error): throw error
         case .acknowledged(let results): return Self.batchResult(results) { _, _ in }
         default: throw QueueError(.internalFailure, "Unexpected result.")
         }
     }
 
-    func changeMessageVisibilityBatch(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError)
+    func changeMessageVisibilityBatch(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError)
         -> WireObject
     {
         let name = try queueName(parameters, request)
@@ -140,7 +145,7 @@ extension SQSHandler {
                 id: try entry.string("Id"), receiptHandle: try entry.string("ReceiptHandle") ?? "",
                 visibilityTimeoutSeconds: try entry.integer("VisibilityTimeout"))
         }
-        switch host.apply(.changeMessageVisibility(queueName: name, entries: entries, isBatch: true)) {
+        switch await host.apply(.changeMessageVisibility(queueName: name, entries: entries, isBatch: true)) {
         case .failure(let error): throw error
         case .acknowledged(let results): return Self.batchResult(results) { _, _ in }
         default: throw QueueError(.internalFailure, "Unexpected result.")

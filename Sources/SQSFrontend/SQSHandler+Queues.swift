@@ -2,33 +2,33 @@ import QueueEngine
 import SQSWire
 
 extension SQSHandler {
-    func createQueue(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+    func createQueue(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
         let name = try parameters.requiredString("QueueName")
         let attributes = try parameters.stringMap("Attributes")
         var tags = try parameters.stringMap("tags")
         if tags.isEmpty { tags = try parameters.stringMap("Tags") }
-        switch host.apply(.createQueue(name: name, attributes: attributes, tags: tags)) {
+        switch await host.apply(.createQueue(name: name, attributes: attributes, tags: tags)) {
         case .failure(let error): throw error
         default: return ["QueueUrl": .string(queueUrl(name, request))]
         }
     }
 
-    func getQueueUrl(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+    func getQueueUrl(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
         let name = try parameters.requiredString("QueueName")
         if let owner = try parameters.string("QueueOwnerAWSAccountId"), owner != accountId {
             throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
         }
-        guard host.peek({ engine in engine.queueExists(name) }) else {
+        guard try await host.read({ engine in engine.queueExists(name) }) else {
             throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
         }
         return ["QueueUrl": .string(queueUrl(name, request))]
     }
 
-    func listQueues(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+    func listQueues(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
         let prefix = try parameters.string("QueueNamePrefix")
         let maxResults = try parameters.integer("MaxResults")
         let nextToken = try parameters.string("NextToken")
-        let page = try host.read { engine throws(QueueError) in
+        let page = try await host.read { engine throws(QueueError) in
             try engine.listQueues(prefix: prefix, maxResults: maxResults, nextToken: nextToken)
         }
         var result = WireObject()
@@ -39,22 +39,25 @@ extension SQSHandler {
         return result
     }
 
-    func getQueueAttributes(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> WireObject {
+    func getQueueAttributes(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject
+    {
         let name = try queueName(parameters, request)
         let names = try parameters.stringList("AttributeNames")
-        let attributes = try host.read { engine throws(QueueError) in try engine.queueAttributes(name, names: names) }
+        let attributes = try await host.read { engine throws(QueueError) in
+            try engine.queueAttributes(name, names: names)
+        }
         var result = WireObject()
         if !attributes.isEmpty { result["Attributes"] = .stringMap(attributes) }
         return result
     }
 
-    func listDeadLetterSourceQueues(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError)
+    func listDeadLetterSourceQueues(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError)
         -> WireObject
     {
         let name = try queueName(parameters, request)
         let maxResults = try parameters.integer("MaxResults")
         let nextToken = try parameters.string("NextToken")
-        let page = try host.read { engine throws(QueueError) in
+        let page = try await host.read { engine throws(QueueError) in
             try engine.deadLetterSourceQueues(of: name, maxResults: maxResults, nextToken: nextToken)
         }
         var result: WireObject = ["queueUrls": .list(page.queueNames.map { .string(queueUrl($0, request)) })]
@@ -62,11 +65,11 @@ extension SQSHandler {
         return result
     }
 
-    func startMessageMoveTask(_ parameters: WireParameters) throws(QueueError) -> WireObject {
+    func startMessageMoveTask(_ parameters: WireParameters) async throws(QueueError) -> WireObject {
         let source = try parameters.requiredString("SourceArn")
         let destination = try parameters.string("DestinationArn")
         let rate = try parameters.integer("MaxNumberOfMessagesPerSecond")
-        switch host.apply(
+        switch await host.apply(
             .startMessageMoveTask(sourceArn: source, destinationArn: destination, maxNumberOfMessagesPerSecond: rate))
         {
         case .failure(let error): throw error
@@ -75,19 +78,19 @@ extension SQSHandler {
         }
     }
 
-    func cancelMessageMoveTask(_ parameters: WireParameters) throws(QueueError) -> WireObject {
+    func cancelMessageMoveTask(_ parameters: WireParameters) async throws(QueueError) -> WireObject {
         let handle = try parameters.requiredString("TaskHandle")
-        switch host.apply(.cancelMessageMoveTask(taskHandle: handle)) {
+        switch await host.apply(.cancelMessageMoveTask(taskHandle: handle)) {
         case .failure(let error): throw error
         case .moveTaskCancelled(let moved): return ["ApproximateNumberOfMessagesMoved": .integer(Int64(moved))]
         default: throw QueueError(.internalFailure, "Unexpected result.")
         }
     }
 
-    func listMessageMoveTasks(_ parameters: WireParameters) throws(QueueError) -> WireObject {
+    func listMessageMoveTasks(_ parameters: WireParameters) async throws(QueueError) -> WireObject {
         let source = try parameters.requiredString("SourceArn")
         let maxResults = try parameters.integer("MaxResults")
-        let tasks = try host.read { engine throws(QueueError) in
+        let tasks = try await host.read { engine throws(QueueError) in
             try engine.messageMoveTasks(sourceArn: source, maxResults: maxResults)
         }
         let results: [WireValue] = tasks.map { task in

@@ -18,49 +18,49 @@ public struct SQSHandler: Sendable {
     public func handle(_ request: SQSRequest) async throws(QueueError) -> WireObject? {
         let parameters = WireParameters(request.parameters)
         switch request.action {
-        case .createQueue: return try createQueue(parameters, request)
-        case .getQueueUrl: return try getQueueUrl(parameters, request)
-        case .listQueues: return try listQueues(parameters, request)
+        case .createQueue: return try await createQueue(parameters, request)
+        case .getQueueUrl: return try await getQueueUrl(parameters, request)
+        case .listQueues: return try await listQueues(parameters, request)
         case .deleteQueue:
-            try expectDone(host.apply(.deleteQueue(name: queueName(parameters, request))))
-        case .getQueueAttributes: return try getQueueAttributes(parameters, request)
+            try expectDone(await host.apply(.deleteQueue(name: queueName(parameters, request))))
+        case .getQueueAttributes: return try await getQueueAttributes(parameters, request)
         case .setQueueAttributes:
             let name = try queueName(parameters, request)
             let attributes = try parameters.stringMap("Attributes")
-            try expectDone(host.apply(.setQueueAttributes(name: name, attributes: attributes)))
+            try expectDone(await host.apply(.setQueueAttributes(name: name, attributes: attributes)))
         case .purgeQueue:
-            try expectDone(host.apply(.purgeQueue(name: queueName(parameters, request))))
-        case .sendMessage: return try sendMessage(parameters, request)
-        case .sendMessageBatch: return try sendMessageBatch(parameters, request)
+            try expectDone(await host.apply(.purgeQueue(name: queueName(parameters, request))))
+        case .sendMessage: return try await sendMessage(parameters, request)
+        case .sendMessageBatch: return try await sendMessageBatch(parameters, request)
         case .receiveMessage: return try await receiveMessage(parameters, request)
         case .deleteMessage:
             let name = try queueName(parameters, request)
             let entry = ReceiptEntry(receiptHandle: try parameters.requiredString("ReceiptHandle"))
-            try expectAcknowledged(host.apply(.deleteMessages(queueName: name, entries: [entry], isBatch: false)))
-        case .deleteMessageBatch: return try deleteMessageBatch(parameters, request)
+            try expectAcknowledged(await host.apply(.deleteMessages(queueName: name, entries: [entry], isBatch: false)))
+        case .deleteMessageBatch: return try await deleteMessageBatch(parameters, request)
         case .changeMessageVisibility:
             let name = try queueName(parameters, request)
             let entry = ReceiptEntry(
                 receiptHandle: try parameters.requiredString("ReceiptHandle"),
                 visibilityTimeoutSeconds: try required(parameters.integer("VisibilityTimeout"), "VisibilityTimeout"))
             try expectAcknowledged(
-                host.apply(.changeMessageVisibility(queueName: name, entries: [entry], isBatch: false)))
-        case .changeMessageVisibilityBatch: return try changeMessageVisibilityBatch(parameters, request)
-        case .listDeadLetterSourceQueues: return try listDeadLetterSourceQueues(parameters, request)
-        case .startMessageMoveTask: return try startMessageMoveTask(parameters)
-        case .cancelMessageMoveTask: return try cancelMessageMoveTask(parameters)
-        case .listMessageMoveTasks: return try listMessageMoveTasks(parameters)
+                await host.apply(.changeMessageVisibility(queueName: name, entries: [entry], isBatch: false)))
+        case .changeMessageVisibilityBatch: return try await changeMessageVisibilityBatch(parameters, request)
+        case .listDeadLetterSourceQueues: return try await listDeadLetterSourceQueues(parameters, request)
+        case .startMessageMoveTask: return try await startMessageMoveTask(parameters)
+        case .cancelMessageMoveTask: return try await cancelMessageMoveTask(parameters)
+        case .listMessageMoveTasks: return try await listMessageMoveTasks(parameters)
         case .tagQueue:
             let name = try queueName(parameters, request)
             let tags = try parameters.stringMap("Tags")
-            try expectDone(host.apply(.tagQueue(name: name, tags: tags)))
+            try expectDone(await host.apply(.tagQueue(name: name, tags: tags)))
         case .untagQueue:
             let name = try queueName(parameters, request)
             let keys = try parameters.stringList("TagKeys")
-            try expectDone(host.apply(.untagQueue(name: name, tagKeys: keys)))
+            try expectDone(await host.apply(.untagQueue(name: name, tagKeys: keys)))
         case .listQueueTags:
             let name = try queueName(parameters, request)
-            let tags = try host.read { engine throws(QueueError) in try engine.queueTags(name) }
+            let tags = try await host.read { engine throws(QueueError) in try engine.queueTags(name) }
             var result = WireObject()
             if !tags.isEmpty { result["Tags"] = .stringMap(tags) }
             return result
@@ -69,11 +69,12 @@ public struct SQSHandler: Sendable {
             let label = try parameters.requiredString("Label")
             let accounts = try parameters.stringList("AWSAccountIds")
             let actions = try parameters.stringList("Actions")
-            try expectDone(host.apply(.addPermission(name: name, label: label, accountIds: accounts, actions: actions)))
+            try expectDone(
+                await host.apply(.addPermission(name: name, label: label, accountIds: accounts, actions: actions)))
         case .removePermission:
             let name = try queueName(parameters, request)
             let label = try parameters.requiredString("Label")
-            try expectDone(host.apply(.removePermission(name: name, label: label)))
+            try expectDone(await host.apply(.removePermission(name: name, label: label)))
         }
         return nil
     }

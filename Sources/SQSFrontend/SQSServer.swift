@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import QueueEngine
+import SegmentLog
 import ServiceLifecycle
 import SigV4
 
@@ -27,6 +28,11 @@ public struct SQSServerConfiguration: Sendable {
     public var tlsKeyPath: String?
     /// Key that MACs receipt handles (≥ 16 bytes).
     public var receiptHandleKey: [UInt8]
+    /// Where state is kept on disk; nil keeps it in memory only.
+    public var durability: DurabilityConfiguration?
+    /// Called when the journal fails (disk full, I/O error): the node can no longer acknowledge anything
+    /// and should exit so that it restarts from its log. Default: nothing (requests get ServiceUnavailable).
+    public var onJournalFailure: @Sendable (JournalError) -> Void = { _ in }
 
     public init(receiptHandleKey: [UInt8]) {
         self.receiptHandleKey = receiptHandleKey
@@ -45,11 +51,41 @@ public enum SQSServer {
         _ configuration: SQSServerConfiguration, logger: Logger,
         onListening: @escaping @Sendable (String) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let engine = QueueEngine(
-            configuration: QueueEngineConfiguration(
-                region: configuration.region, accountId: configuration.accountId,
-                receiptHandleKey: configuration.receiptHandleKey))
-        let host = QueueHost(engine: engine, timerLoop: MultiThreadedEventLoopGroup.singleton.any())
+        let engineConfiguration = QueueEngineConfiguration(
+            region: configuration.region, accountId: configuration.accountId,
+            receiptHandleKey: configuration.receiptHandleKey)
+        var services: [any Service] = []
+        let host: QueueHost
+        if let durability = configuration.durability {
+            let start = ContinuousClock.now
+            let recovered = try DurableEngine.recover(configuration: engineConfiguration, durability: durability)
+            logger.info(
+                "recovered state from \(durability.directory)",
+                metadata: [
+                    "snapshotIndex": "\(recovered.snapshotIndex)", "replayedCommands": "\(recovered.replayedCount)",
+                    "lastIndex": "\(recovered.log.lastIndex)", "fsync": "\(durability.syncPolicy)",
+                    "duration": "\(ContinuousClock.now - start)",
+                ])
+            let onFailure = configuration.onJournalFailure
+            let failureLogger = logger
+            let journal = CommandJournal(log: recovered.log, policy: durability.syncPolicy) { error in
+                failureLogger.critical("the command log failed; nothing more can be acknowledged: \(error)")
+                onFailure(error)
+            }
+            journal.start()
+            host = QueueHost(
+                engine: recovered.engine, timerLoop: MultiThreadedEventLoopGroup.singleton.any(),
+                durability: QueueHost.Durability(
+                    journal: journal, directory: durability.directory,
+                    snapshotEntriesMin: durability.snapshotEntriesMin, snapshotIndex: recovered.snapshotIndex,
+                    fileSystem: durability.fileSystem),
+                logger: logger)
+            services.append(JournalService(journal: journal))
+        } else {
+            host = QueueHost(
+                engine: QueueEngine(configuration: engineConfiguration),
+                timerLoop: MultiThreadedEventLoopGroup.singleton.any(), logger: logger)
+        }
         let handler = SQSHandler(host: host, accountId: configuration.accountId, region: configuration.region)
         let isTLS = configuration.tlsCertificatePath != nil
         let scheme = isTLS ? "https" : "http"
@@ -82,12 +118,22 @@ public enum SQSServer {
             responder: responder, server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [TimeAdvanceService(host: host)],
+            services: [TimeAdvanceService(host: host)] + services,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 await onListening("\(scheme)://\(configuration.host):\(port)")
             },
             logger: logger)
+    }
+}
+
+/// Owns the journal's writer thread: on graceful shutdown, writes and syncs what is pending and stops it.
+struct JournalService: Service {
+    let journal: CommandJournal
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        journal.stop()
     }
 }
 

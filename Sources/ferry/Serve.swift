@@ -16,9 +16,27 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
-            "Directory for the node's data (created if missing). State is kept in memory for now; the directory holds the receipt-handle key."
+            "Directory for the node's data: the command log, snapshots and the receipt-handle key (created if missing)."
     )
-    var dataDir: String?
+    var dataDir = "ferry-data"
+
+    @Flag(help: "Keep all state in memory only: nothing survives a restart (for tests and throwaway queues).")
+    var inMemory = false
+
+    @Option(
+        help: """
+            When a request is acknowledged: always (after fdatasync: nothing acknowledged is ever lost), batch \
+            (after write, fdatasync every --fsync-interval-ms: a power loss can lose that window), never (after write: \
+            a power loss can lose what the kernel has not written back). A crash of the process alone loses nothing \
+            in any mode.
+            """)
+    var fsync = "always"
+
+    @Option(help: "With --fsync batch: milliseconds between fdatasyncs (1–10000).")
+    var fsyncIntervalMs = 50
+
+    @Option(help: "Commands logged between snapshots of the queue state (1000–100000000).")
+    var snapshotEvery = 100_000
 
     @Option(
         name: .customLong("credentials"),
@@ -55,12 +73,44 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--account-id must be 12 digits")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard ["always", "batch", "never"].contains(fsync) else {
+            throw ValidationError("--fsync takes always, batch or never, got '\(fsync)'")
+        }
+        guard (1...10_000).contains(fsyncIntervalMs) else {
+            throw ValidationError("--fsync-interval-ms must be 1–10000")
+        }
+        guard (1_000...100_000_000).contains(snapshotEvery) else {
+            throw ValidationError("--snapshot-every must be 1000–100000000")
+        }
+        guard !dataDir.isEmpty else { throw ValidationError("--data-dir must not be empty") }
+    }
+
+    var syncPolicy: JournalSyncPolicy {
+        switch fsync {
+        case "batch": .batch(intervalMilliseconds: fsyncIntervalMs)
+        case "never": .never
+        default: .always
+        }
     }
 
     func run() async throws {
         var logger = Logger(label: "ferry")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var configuration = SQSServerConfiguration(receiptHandleKey: try ReceiptKey.load(dataDirectory: dataDir))
+        var configuration = SQSServerConfiguration(
+            receiptHandleKey: try ReceiptKey.load(dataDirectory: inMemory ? nil : dataDir))
+        if inMemory {
+            logger.warning("--in-memory: queues and messages are lost when the process stops")
+        } else {
+            var durability = DurabilityConfiguration(directory: (dataDir as NSString).appendingPathComponent("log"))
+            durability.syncPolicy = syncPolicy
+            durability.snapshotEntriesMin = UInt64(snapshotEvery)
+            configuration.durability = durability
+            configuration.onJournalFailure = { _ in
+                FileHandle.standardError.write(
+                    Data("ferry: the command log failed; exiting so the node restarts from its log\n".utf8))
+                Foundation.exit(75)
+            }
+        }
         configuration.host = host
         configuration.port = port
         configuration.accountId = accountId

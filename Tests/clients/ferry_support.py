@@ -8,6 +8,7 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -395,9 +396,18 @@ def resolve_ferry_bin():
 class FerryProcess:
     """A `ferry serve` child process on 127.0.0.1."""
 
-    def __init__(self, extra_args=(), scheme="http", binary=None):
+    def __init__(self, extra_args=(), scheme="http", binary=None, data_dir=None, port=None):
         self.binary = binary or resolve_ferry_bin()
-        self.port = free_port()
+        self.port = port or free_port()
+        # Every test server is durable (the real path), in its own throwaway directory unless given one.
+        if data_dir is None and "--data-dir" not in extra_args and "--in-memory" not in extra_args:
+            self._own_data_dir = tempfile.mkdtemp(prefix="ferry-data-")
+            data_dir = self._own_data_dir
+        else:
+            self._own_data_dir = None
+        self.data_dir = data_dir
+        if data_dir is not None:
+            extra_args = ("--data-dir", data_dir, *extra_args)
         self.scheme = scheme
         self.endpoint = f"{scheme}://127.0.0.1:{self.port}"
         self.cmd = [
@@ -493,6 +503,13 @@ class FerryProcess:
         assert rc == 0 and not already, f"{msg} (expected clean exit 0)\n{self.dump()}"
         with contextlib.suppress(OSError):
             os.unlink(self._stderr.name)
+        if self._own_data_dir:
+            shutil.rmtree(self._own_data_dir, ignore_errors=True)
+
+    def kill9(self):
+        """SIGKILL: the process dies at once, mid-request, with no chance to flush anything."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
 
 
 def wait_until(fn, timeout=10.0, interval=0.2, desc="condition"):

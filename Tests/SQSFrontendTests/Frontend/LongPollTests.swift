@@ -6,11 +6,11 @@ import Testing
 
 @Suite("Long polling")
 struct LongPollTests {
-    func makeHost() -> QueueHost {
+    func makeHost() async -> QueueHost {
         let engine = QueueEngine(
             configuration: QueueEngineConfiguration(receiptHandleKey: Array(repeating: 1, count: 32)))
         let host = QueueHost(engine: engine, timerLoop: MultiThreadedEventLoopGroup.singleton.any())
-        _ = host.apply(.createQueue(name: "q", attributes: [:], tags: [:]))
+        _ = await host.apply(.createQueue(name: "q", attributes: [:], tags: [:]))
         return host
     }
 
@@ -20,10 +20,10 @@ struct LongPollTests {
     }
 
     @Test func aWaitingReceiveReturnsWhenAMessageArrives() async throws {
-        let host = makeHost()
+        let host = await makeHost()
         let waiter = Task { await host.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 20) }
         try await waitUntil { host.waiterCount == 1 }
-        _ = host.apply(
+        _ = await host.apply(
             .sendMessages(queueName: "q", entries: [SendMessageEntry(body: "hi")], senderId: "A", isBatch: false))
         guard case .received(let messages) = await waiter.value else {
             Issue.record("no result")
@@ -34,8 +34,8 @@ struct LongPollTests {
     }
 
     @Test func aWaiterWakesWhenADelayedMessageBecomesVisible() async throws {
-        let host = makeHost()
-        _ = host.apply(
+        let host = await makeHost()
+        _ = await host.apply(
             .sendMessages(
                 queueName: "q", entries: [SendMessageEntry(body: "later", delaySeconds: 1)], senderId: "A",
                 isBatch: false))
@@ -48,7 +48,7 @@ struct LongPollTests {
     }
 
     @Test func emptyWaitEndsAtTheDeadline() async throws {
-        let host = makeHost()
+        let host = await makeHost()
         let result = await host.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 1)
         #expect(result == .received([]))
         #expect(host.waiterCount == 0)
@@ -56,7 +56,7 @@ struct LongPollTests {
 
     /// Thousands of parked receivers make no receive attempts while nothing happens: waiting is not polling.
     @Test func parkedReceiversDoNotPoll() async throws {
-        let host = makeHost()
+        let host = await makeHost()
         let count = 2_000
         let waiters = (0..<count).map { _ in
             Task { await host.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 20) }
@@ -65,7 +65,7 @@ struct LongPollTests {
         let attemptsWhenParked = host.receiveAttemptCount
         try await Task.sleep(for: .milliseconds(500))
         #expect(host.receiveAttemptCount == attemptsWhenParked)
-        _ = host.apply(
+        _ = await host.apply(
             .sendMessages(queueName: "q", entries: [SendMessageEntry(body: "one")], senderId: "A", isBatch: false))
         try await waitUntil { host.waiterCount == count - 1 }
         for waiter in waiters { waiter.cancel() }
@@ -78,7 +78,7 @@ struct LongPollTests {
     }
 
     @Test func nonexistentQueueFailsAtOnce() async {
-        let host = makeHost()
+        let host = await makeHost()
         let result = await host.receive(ReceiveMessageRequest(queueName: "nope"), waitSeconds: 5)
         #expect(result.error?.code == .queueDoesNotExist)
     }

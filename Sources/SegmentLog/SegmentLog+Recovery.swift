@@ -1,0 +1,139 @@
+extension SegmentLog {
+    /// Opens (creating when missing) the log in `directory`: loads the latest snapshot's position, replays
+    /// and verifies every segment, cuts a torn tail off the last one, and refuses any other damage.
+    public static func open(
+        directory: String, fileSystem: any FileSystem = PosixFileSystem(),
+        options: SegmentLogOptions = SegmentLogOptions()
+    ) throws(SegmentLogError) -> SegmentLog {
+        let log = SegmentLog(directory: directory, fileSystem: fileSystem, options: options)
+        do {
+            try fileSystem.createDirectory(directory)
+            let names = try fileSystem.contentsOfDirectory(directory)
+            try log.recoverSnapshots(names)
+            let sequences = names.compactMap(SegmentFile.sequence(fromName:)).sorted()
+            for (position, sequence) in sequences.enumerated() {
+                try log.recoverSegment(sequence: sequence, isLast: position == sequences.count - 1)
+            }
+        } catch let error as FileSystemError {
+            log.close()
+            throw .io(error)
+        } catch let error as SegmentLogError {
+            log.close()
+            throw error
+        } catch {
+            log.close()
+            throw .failed("\(error)")
+        }
+        if log.segments.isEmpty { try log.createSegment(sequence: 1) }
+        if let storedFirst = log.index.isEmpty ? nil : log.index.storedFirstIndex, storedFirst > log.snapshotIndex + 1 {
+            let name = log.segments.first?.name ?? "log"
+            log.close()
+            throw .corrupt(
+                file: name, offset: SegmentFile.headerByteCount,
+                reason: "entries start at \(storedFirst) but the snapshot ends at \(log.snapshotIndex)")
+        }
+        return log
+    }
+
+    /// Replays one segment file into the index.
+    private func recoverSegment(sequence: UInt64, isLast: Bool) throws {
+        let name = SegmentFile.name(sequence: sequence)
+        let file = try fileSystem.openFile(fileSystem.path(directory, name), create: false)
+        let fileSize = try file.size()
+        let bytes = try file.read(at: 0, count: fileSize)
+        let segment = SegmentFile(sequence: sequence, name: name, file: file, size: 0)
+        let validEnd: Int
+        do {
+            validEnd = try bytes.withUnsafeBytes { buffer throws(SegmentLogError) in
+                try replay(buffer, segment: segment, isLast: isLast)
+            }
+        } catch {
+            file.close()
+            throw error
+        }
+        if validEnd == 0 {
+            // A segment whose header never fully reached the disk: created just before a crash.
+            file.close()
+            try fileSystem.removeFile(fileSystem.path(directory, name))
+            try fileSystem.synchronizeDirectory(directory)
+            return
+        }
+        if validEnd < fileSize {
+            try file.truncate(to: validEnd)
+            try file.synchronize()
+        }
+        segment.size = validEnd
+        if isLast { file.reserve(bytes: options.segmentBytesMax) }
+        segments.append(segment)
+    }
+
+    /// Verifies and applies the records of a segment's bytes; returns where valid data ends (0 when the
+    /// segment is only a torn header). Throws `corrupt` for damage that is not a torn tail.
+    private func replay(_ bytes: UnsafeRawBufferPointer, segment: SegmentFile, isLast: Bool) throws(SegmentLogError)
+        -> Int
+    {
+        func corrupt(_ offset: Int, _ reason: String) -> SegmentLogError {
+            .corrupt(file: segment.name, offset: offset, reason: reason)
+        }
+        if let problem = SegmentFile.headerProblem(bytes, expectedSequence: segment.sequence) {
+            let tornHeader = bytes.count < SegmentFile.headerByteCount || bytes.allSatisfy { $0 == 0 }
+            if isLast && tornHeader { return 0 }
+            throw corrupt(0, problem)
+        }
+        var offset = SegmentFile.headerByteCount
+        while offset < bytes.count {
+            let remaining = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            let torn = remaining.count < LogRecordHeader.byteCount || remaining.allSatisfy { $0 == 0 }
+            if torn {
+                if isLast { return offset }
+                throw corrupt(offset, "record cut short in a segment that is not the last")
+            }
+            let header: LogRecordHeader
+            do {
+                header = try LogRecordDecoder.header(remaining)
+            } catch {
+                throw corrupt(offset, "\(error)")
+            }
+            let end = offset + LogRecordHeader.byteCount + header.storedLength
+            guard end <= bytes.count else {
+                if isLast { return offset }
+                throw corrupt(offset, "record runs past the end of a segment that is not the last")
+            }
+            let stored = UnsafeRawBufferPointer(rebasing: bytes[(offset + LogRecordHeader.byteCount)..<end])
+            do {
+                let body = try LogRecordDecoder.body(stored, header: header)
+                try apply(header, body: body, segment: segment, offset: offset)
+            } catch let error as LogRecordDecodingError {
+                throw corrupt(offset, "\(error)")
+            } catch let error as SegmentLogError {
+                throw error
+            } catch {
+                throw corrupt(offset, "\(error)")
+            }
+            offset = end
+        }
+        return offset
+    }
+
+    /// Applies one verified record to the in-memory state.
+    private func apply(_ header: LogRecordHeader, body: [UInt8], segment: SegmentFile, offset: Int) throws {
+        switch header.kind {
+        case .entries:
+            let terms = try LogRecordDecoder.terms(body, header: header)
+            guard !terms.isEmpty else { return }
+            let run = EntryRun(
+                firstIndex: header.firstIndex, count: terms.count, segmentSequence: segment.sequence,
+                recordOffset: offset)
+            guard index.add(run, terms: terms, gapAllowedThrough: snapshotIndex) else {
+                throw SegmentLogError.corrupt(
+                    file: segment.name, offset: offset,
+                    reason: "entries start at \(header.firstIndex) but the log ends at \(index.nextIndex - 1)")
+            }
+        case .hardState:
+            hardState = try LogRecordDecoder.hardState(body)
+        case .truncate:
+            index.dropEntries(after: header.firstIndex)
+            dropCache(after: header.firstIndex)
+        }
+    }
+}
