@@ -14,6 +14,7 @@ public struct LoggedCommand: Sendable, Equatable {
     /// The timestamp it was applied with, epoch milliseconds.
     public var timestampMilliseconds: Int64
 
+    /// The entry for `command` applied at `timestampMilliseconds`.
     public init(command: Command, timestampMilliseconds: Int64) {
         self.command = command
         self.timestampMilliseconds = timestampMilliseconds

@@ -40,13 +40,23 @@ struct LogRecordHeader: Sendable, Equatable {
 }
 
 /// Why bytes did not decode as a record.
-enum LogRecordDecodingError: Error, Equatable {
+enum LogRecordDecodingError: Error, Equatable, CustomStringConvertible {
     case headerChecksumMismatch
     case unknownKind(UInt8)
     case unknownCodec(UInt8)
     case badLength(String)
     case bodyChecksumMismatch
     case badBody(String)
+
+    var description: String {
+        switch self {
+        case .headerChecksumMismatch: "record header checksum mismatch"
+        case .unknownKind(let kind): "unknown record kind \(kind)"
+        case .unknownCodec(let codec): "unknown record codec \(codec)"
+        case .badLength(let reason), .badBody(let reason): reason
+        case .bodyChecksumMismatch: "record body checksum mismatch"
+        }
+    }
 }
 
 /// Frames records: header, checksums, optional LZ4.

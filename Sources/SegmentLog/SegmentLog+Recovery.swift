@@ -14,6 +14,11 @@ extension SegmentLog {
             for (position, sequence) in sequences.enumerated() {
                 try log.recoverSegment(sequence: sequence, isLast: position == sequences.count - 1)
             }
+            // What a crash left unsynced (a tail in the page cache, a file or rename whose directory entry was
+            // never synced) is served from now on, so make it durable first: otherwise a later segment or
+            // an acknowledged append could outlive it in a power loss.
+            try log.segments.last?.file.synchronize()
+            try fileSystem.synchronizeDirectory(directory)
         } catch let error as FileSystemError {
             log.close()
             throw .io(error)

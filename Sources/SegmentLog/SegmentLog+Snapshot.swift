@@ -1,7 +1,8 @@
 extension SegmentLog {
     /// Writes a snapshot file into a log's directory (temporary name, fdatasync, rename, directory sync)
     /// without touching the log, so a large snapshot can be written off the thread that owns the log.
-    /// Then call `snapshotWritten(index:term:)` on the log.
+    /// Then call `snapshotWritten(index:term:)` on the log. With policy `deferred`, call `synchronize()` on the
+    /// log first: the snapshot must not reach the disk ahead of the entries and hard state it follows.
     public static func writeSnapshot(
         _ snapshot: LogSnapshot, directory: String, fileSystem: any FileSystem = PosixFileSystem(),
         compress: Bool = true
@@ -50,8 +51,10 @@ extension SegmentLog {
             segment.size += bytes.count
             index.dropEntries(after: lastKept)
             dropCache(after: lastKept)
-            try synchronize()
         }
+        // The snapshot must not reach the disk ahead of the entries and hard state it follows (policy
+        // `deferred`): a power loss would pair it with an older log.
+        try synchronize()
         try Self.writeSnapshot(
             snapshot, directory: directory, fileSystem: fileSystem, compress: options.compressionBytesMin != .max)
         try adopt(index: snapshot.index, term: snapshot.term)

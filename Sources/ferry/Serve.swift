@@ -107,8 +107,9 @@ struct Serve: AsyncParsableCommand {
             configuration.durability = durability
             configuration.onJournalFailure = { _ in
                 FileHandle.standardError.write(
-                    Data("ferry: the command log failed; exiting so the node restarts from its log\n".utf8))
-                Foundation.exit(75)
+                    Data("ferry: the command log failed; exiting in 1 s so the node restarts from its log\n".utf8))
+                // Leave a moment for the ServiceUnavailable answers already given to reach their clients.
+                DispatchQueue.global().asyncAfter(deadline: .now() + 1) { Foundation.exit(75) }
             }
         }
         configuration.host = host

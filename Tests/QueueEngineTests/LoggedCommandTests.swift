@@ -167,7 +167,8 @@ func microseconds(_ duration: Duration) -> String {
 struct LoggedCommandFormatTests {
     @Test func encodingsAreStable() {
         #expect(LoggedCommand(command: .advanceTime, timestampMilliseconds: -1).encoded() == [1, 1, 15])
-        #expect(LoggedCommand(command: .purgeQueue(name: "q"), timestampMilliseconds: 1).encoded() == [1, 2, 4, 1, 0x71])
+        #expect(
+            LoggedCommand(command: .purgeQueue(name: "q"), timestampMilliseconds: 1).encoded() == [1, 2, 4, 1, 0x71])
         let send = Command.sendMessages(
             queueName: "q",
             entries: [

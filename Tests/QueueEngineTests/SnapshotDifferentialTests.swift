@@ -8,7 +8,7 @@ import Testing
 /// and later snapshots must be the same. `FERRY_CODEC_SEED` replays one seed, `FERRY_CODEC_SEEDS` runs more.
 @Suite("Snapshot differential")
 struct SnapshotDifferentialTests {
-    static let stepsPerSeed = 250
+    static let stepsPerSeed = 220
     static let snapshotsPerSeed = 6
 
     /// Kinds of results, and states at snapshot points, seen over all seeds: checks that the workload reaches

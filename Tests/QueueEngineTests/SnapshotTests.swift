@@ -1,3 +1,4 @@
+import HeapModule
 import Testing
 
 @testable import QueueEngine
@@ -34,6 +35,47 @@ struct SnapshotTests {
         let sourceArn = harness.arn("final-dlq")
         harness.apply(.startMessageMoveTask(sourceArn: sourceArn, destinationArn: nil, maxNumberOfMessagesPerSecond: 1))
         return harness.engine
+    }
+
+    /// A small engine with one of everything a snapshot holds: messages available, delayed, in flight and
+    /// dead-lettered, a stale timer, FIFO groups, deduplication ids, a receive attempt, a running move task and
+    /// a recently deleted queue.
+    static func smallEngine() -> QueueEngine {
+        var harness = EngineHarness(engine: QueueEngine(configuration: codecTestConfiguration), now: 5_000)
+        harness.create("dlq")
+        let policy = "{\"deadLetterTargetArn\":\"\(harness.arn("dlq"))\",\"maxReceiveCount\":1}"
+        harness.apply(.createQueue(name: "src", attributes: ["RedrivePolicy": policy], tags: ["team": "ferry"]))
+        harness.create("f.fifo", ["FifoQueue": "true"])
+        harness.create("gone")
+        harness.apply(.deleteQueue(name: "gone"))
+        let binary = MessageAttributeValue(dataType: "Binary", binaryValue: [0, 1, 255])
+        harness.send("src", "poison 1")
+        harness.send("src", "poison 2")
+        harness.send("src", "kept", attributes: ["bin": binary])
+        harness.send("src", "later", delay: 60)
+        _ = harness.receive("src", max: 2, visibility: 0)
+        // Both poison messages go to the dead-letter queue; "kept" goes in flight, then its deadline moves.
+        if let handle = harness.receive("src", max: 1).first?.receiptHandle {
+            harness.changeVisibility("src", handle, 10)
+        }
+        for index in 0..<3 { harness.send("f.fifo", "f\(index)", group: "g\(index % 2)", deduplicationId: "d\(index)") }
+        _ = harness.receive("f.fifo", max: 1, attemptId: "attempt")
+        let sourceArn = harness.arn("dlq")
+        harness.apply(.startMessageMoveTask(sourceArn: sourceArn, destinationArn: nil, maxNumberOfMessagesPerSecond: 1))
+        return harness.engine
+    }
+
+    @Test func smallEngineHoldsOneOfEverything() throws {
+        let engine = Self.smallEngine()
+        let source = try #require(engine.queues["src"])
+        let fifo = try #require(engine.queues["f.fifo"])
+        // The move task (one message per second) has taken one poison message back already.
+        #expect(source.availableCount == 1 && source.inFlightCount == 1 && source.delayedCount == 1)
+        #expect(source.timers.count > source.inFlightCount + source.delayedCount)
+        #expect(engine.queues["dlq"]?.messages.values.first?.deadLetterQueueSourceArn == engine.queueArn("src"))
+        #expect(fifo.groups.count == 2 && fifo.deduplication.count == 3 && fifo.receiveAttempts.count == 1)
+        #expect(engine.moveTasks["dlq"]?.first?.status == .running)
+        #expect(engine.deletedQueues["gone"] != nil)
     }
 
     /// `bytes` with its checksum recomputed, so a change reaches the decoder.
@@ -86,68 +128,24 @@ struct SnapshotTests {
         harness.create("gone")
         harness.apply(.deleteQueue(name: "gone"))
         let bytes = harness.engine.snapshot()
-        let expected = "GOLDEN"
+        let expected = [
+            "46525953", "01", "07", "0965752d776573742d33", "0c313233343536373839303132",  // magic, version, shard
+            "d00f", "01", "03", "01", "00",  // clock, next sequence, incarnation, task number; no advance
+            "01", "04676f6e65", "d00f",  // deleted queues: gone at 1000
+            "01", "0171", "01", "d00f", "d00f", "00",  // queue q: incarnation, timestamps, no purge
+            "00", "80808001", "80982a", "00", "0a", "00", "00", "00", "00", "d804", "01", "00", "00",  // configuration
+            "057175657565", "087065725175657565",  // deduplication scope, throughput limit
+            "01", "0174", "0176",  // tags
+            "00", "00", "00", "00", "00", "00",  // messages, timers, groups, ready groups, deduplications, attempts
+            "00",  // move tasks
+            "f5529b9a8081a57870ca20112b8225be897041ffe111c0ec33f7069524fededc",  // SHA-256
+        ].joined()
         #expect(MessageDigest.hex(bytes) == expected)
         #expect(try QueueEngine(configuration: codecTestConfiguration, snapshot: bytes).queueNames == ["q"])
     }
 
-    @Test func everyTruncationThrows() {
-        let bytes = Self.populatedEngine(steps: 60).snapshot()
-        let restoredPrefixes = (0..<bytes.count).filter { Self.restoreError(Array(bytes.prefix($0))) == nil }
-        #expect(restoredPrefixes.isEmpty)
-        // Truncations of the body behind a valid checksum reach the decoder itself.
-        let bodyEnd = bytes.count - QueueEngine.snapshotChecksumBytes
-        let decodedPrefixes = (5..<bodyEnd).filter { cut in
-            Self.restoreError(Self.resealed(Array(bytes.prefix(cut)) + Array(repeating: 0, count: 32))) == nil
-        }
-        #expect(decodedPrefixes.isEmpty, "body prefixes \(decodedPrefixes) of \(bodyEnd) bytes decoded")
-    }
-
-    @Test func corruptionIsCaughtByTheChecksum() {
-        let bytes = Self.populatedEngine(steps: 150).snapshot()
-        var random = SeededGenerator(seed: 31)
-        for _ in 0..<300 {
-            var corrupted = bytes
-            corrupted[random.int(0...(bytes.count - 1))] ^= UInt8.random(in: 1...255, using: &random)
-            let code = Self.restoreError(corrupted)?.code
-            #expect(code == .checksumMismatch || code == .notASnapshot || code == .unsupportedVersion)
-        }
-    }
-
-    @Test func flippedBytesBehindAValidChecksumThrowOrRestoreCanonically() {
-        for seed in CodecSeeds.seeds(defaultCount: 1, salt: 32) {
-            print("snapshot byte flips: seed \(seed) (replay with FERRY_CODEC_SEED=\(seed))")
-            var random = SeededGenerator(seed: seed)
-            let bytes = Self.populatedEngine(steps: 200).snapshot()
-            var restoredCount = 0
-            for iteration in 0..<400 {
-                var body = bytes
-                for _ in 0..<random.int(1...2) {
-                    body[random.int(5...(bytes.count - 33))] ^= UInt8.random(in: 1...255, using: &random)
-                }
-                let mutated = Self.resealed(body)
-                guard var engine = try? QueueEngine(configuration: codecTestConfiguration, snapshot: mutated) else {
-                    continue
-                }
-                restoredCount += 1
-                guard engine.snapshot() == mutated else {
-                    Issue.record("seed \(seed) iteration \(iteration): restored engine snapshots to other bytes")
-                    return
-                }
-                // The restored engine keeps working.
-                var workload = WorkloadGenerator(seed: seed &+ UInt64(iteration), configuration: codecTestConfiguration)
-                for _ in 0..<6 { _ = workload.next() }
-                for _ in 0..<30 {
-                    let (command, _) = workload.next()
-                    workload.observe(command, engine.apply(command, timestampMilliseconds: engine.clock + 10_000))
-                }
-            }
-            print("snapshot byte flips: \(restoredCount) of 400 mutated snapshots restored")
-        }
-    }
-
     @Test func snapshotsOfOtherShardsAreRefused() {
-        let bytes = Self.populatedEngine(steps: 50).snapshot()
+        let bytes = Self.smallEngine().snapshot()
         let others = [
             QueueEngineConfiguration(
                 region: "eu-west-3", accountId: "123456789012", shardId: 8,
@@ -183,75 +181,5 @@ struct SnapshotTests {
         bytes[4] = 1
         let trailing = Array(bytes.dropLast(QueueEngine.snapshotChecksumBytes)) + [0] + Array(repeating: 0, count: 32)
         #expect(Self.restoreError(Self.resealed(trailing))?.code == .malformed)
-    }
-}
-
-@Suite("Engine snapshots at scale")
-struct SnapshotScaleTests {
-    static let messageCount = 100_000
-
-    /// An engine with `messageCount` messages, put in place directly (sending them one by one through
-    /// `apply` takes seconds in a debug build): a standard queue with available, delayed and in-flight
-    /// messages, and a FIFO queue with 100 groups.
-    static func bulkEngine(now: Int64) -> QueueEngine {
-        var engine = QueueEngine(configuration: codecTestConfiguration)
-        _ = engine.apply(.createQueue(name: "bulk", attributes: [:], tags: [:]), timestampMilliseconds: now)
-        _ = engine.apply(
-            .createQueue(name: "bulk.fifo", attributes: ["FifoQueue": "true"], tags: [:]), timestampMilliseconds: now)
-        for index in 0..<messageCount {
-            let fifo = index % 4 == 0
-            let delayed = !fifo && index % 3 == 0
-            let sequence = engine.takeSequence()
-            let message = StoredMessage(
-                sequence: sequence, messageId: "id-\(sequence)", body: "message \(index)", md5OfBody: "md5",
-                messageAttributes: [:], md5OfMessageAttributes: nil, systemAttributes: [:], md5OfSystemAttributes: nil,
-                senderId: "AKID", sentTimestamp: now, messageGroupId: fifo ? "group-\(index % 100)" : nil,
-                messageDeduplicationId: fifo ? "d\(index)" : nil, fifoSequenceNumber: fifo ? sequence : nil,
-                sizeBytes: 16, state: delayed ? .delayed : .available,
-                visibleAtMilliseconds: delayed ? now + 60_000 : now)
-            engine.queues[fifo ? "bulk.fifo" : "bulk"]!.insert(message)
-            if !fifo && !delayed && index % 5 == 0 { engine.queues["bulk"]!.hide(sequence, until: now + 30_000) }
-        }
-        for _ in 0..<20 {
-            for name in ["bulk", "bulk.fifo"] {
-                _ = engine.apply(
-                    .receiveMessages(ReceiveMessageRequest(queueName: name, maxNumberOfMessages: 10)),
-                    timestampMilliseconds: now)
-            }
-        }
-        return engine
-    }
-
-    @Test func aHundredThousandMessagesRestore() throws {
-        let now: Int64 = 1_700_000_000_000
-        let buildStart = ContinuousClock.now
-        var engine = Self.bulkEngine(now: now)
-        let buildTime = ContinuousClock.now - buildStart
-        #expect(engine.messageCount == Self.messageCount)
-
-        let snapshotStart = ContinuousClock.now
-        let bytes = engine.snapshot()
-        let snapshotTime = ContinuousClock.now - snapshotStart
-        let restoreStart = ContinuousClock.now
-        var restored = try QueueEngine(configuration: codecTestConfiguration, snapshot: bytes)
-        let restoreTime = ContinuousClock.now - restoreStart
-        print(
-            "snapshot of \(Self.messageCount) messages: \(bytes.count) bytes, built in \(buildTime), "
-                + "snapshot \(snapshotTime), restore \(restoreTime)")
-
-        #expect(restored.messageCount == Self.messageCount)
-        for name in ["bulk", "bulk.fifo"] {
-            #expect(
-                try restored.queueAttributes(name, names: ["All"]) == (try engine.queueAttributes(name, names: ["All"]))
-            )
-            #expect(restored.nextWakeMilliseconds(name) == engine.nextWakeMilliseconds(name))
-        }
-        for (offset, name) in ["bulk", "bulk.fifo", "bulk", "bulk.fifo"].enumerated() {
-            let request = ReceiveMessageRequest(queueName: name, maxNumberOfMessages: 10)
-            let later = now + 30_000 + Int64(offset)
-            #expect(
-                restored.apply(.receiveMessages(request), timestampMilliseconds: later)
-                    == engine.apply(.receiveMessages(request), timestampMilliseconds: later))
-        }
     }
 }

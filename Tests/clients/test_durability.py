@@ -5,7 +5,10 @@ data directory, and every message whose send was acknowledged must be there. Not
 Skipped against an external server (FERRY_ENDPOINT): it needs to kill and restart the process.
 """
 
+import base64
 import os
+import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -203,3 +206,95 @@ def test_restart_restores_queues_in_flight_messages_dlq_and_dedup():
             assert fs.queue_attrs(sqs, fifo)["ApproximateNumberOfMessages"] == "1"
         finally:
             restarted.stop_and_check()
+
+
+def run_until_listening_or_exit(data_dir, timeout=20):
+    """Starts ferry serve on `data_dir`; returns (exit code or None if it is serving, output)."""
+    cmd = [fs.resolve_ferry_bin(), "serve", "--port", str(fs.free_port()), "--data-dir", data_dir,
+           "--credentials", fs.CREDENTIALS_ARG]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    output = []
+    deadline = time.monotonic() + timeout
+    for line in iter(proc.stdout.readline, b""):
+        output.append(line.decode("utf-8", "replace"))
+        if "listening on" in output[-1] or time.monotonic() > deadline:
+            break
+    if proc.poll() is None and any("listening on" in line for line in output):
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        return None, "".join(output)
+    proc.wait(10)
+    return proc.returncode, "".join(output)
+
+
+@pytest.mark.ferry_timeout(60)
+def test_a_torn_tail_is_cut_but_corruption_elsewhere_refuses_to_start():
+    with tempfile.TemporaryDirectory(prefix="ferry-corrupt-") as data_dir:
+        server = start_server(data_dir)
+        sqs = fs.make_sqs_client(server.endpoint)
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        for i in range(20):
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": f"{i}-{j}"} for j in range(10)])
+        server.kill9()
+        segment = os.path.join(data_dir, "log", "segment-00000000000000000001.log")
+        size = os.path.getsize(segment)
+
+        # A torn write: half a record header after the last record. The node starts and keeps everything.
+        with open(segment, "ab") as f:
+            f.write(b"\x40\x00\x00\x00\x01\x00\x00")
+        code, output = run_until_listening_or_exit(data_dir)
+        assert code is None, f"a torn tail stopped the start:\n{output}"
+        assert os.path.getsize(segment) == size
+
+        # A flipped bit inside an acknowledged record: the node refuses to start and names file and offset.
+        with open(segment, "r+b") as f:
+            f.seek(size // 2)
+            byte = f.read(1)
+            f.seek(size // 2)
+            f.write(bytes([byte[0] ^ 0x10]))
+        code, output = run_until_listening_or_exit(data_dir)
+        assert code not in (None, 0), f"started on a corrupt log:\n{output}"
+        assert "segment-00000000000000000001.log" in output and "byte" in output, output
+
+
+@pytest.mark.ferry_timeout(90)
+def test_a_full_disk_answers_service_unavailable_exits_and_loses_nothing_acknowledged():
+    # A real ENOSPC: the data directory is a 1 MiB tmpfs (needs root for mount; skipped otherwise).
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount_point = tempfile.mkdtemp(prefix="ferry-full-")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount_point]).returncode != 0:
+        os.rmdir(mount_point)
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        data_dir = os.path.join(mount_point, "data")
+        server = start_server(data_dir)
+        sqs = fs.make_sqs_client(server.endpoint)
+        url = sqs.create_queue(QueueName="full")["QueueUrl"]
+        acknowledged = []
+        refusal = None
+        for i in range(1_000):  # 1,000 × 10 × 1 KB is ten times the disk
+            entries = [{"Id": str(j), "MessageBody": f"{i}-{j}-" + base64.b64encode(os.urandom(750)).decode()} for j in range(10)]
+            try:
+                r = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+            except Exception as error:  # noqa: BLE001 - the first refusal ends the loop
+                refusal = error
+                break
+            acknowledged.extend(entries[int(s["Id"])]["MessageBody"] for s in r["Successful"])
+        assert refusal is not None, "the disk never filled"
+        assert fs.error_code(refusal) == "ServiceUnavailable", f"refused with {refusal!r}"
+        assert server.proc.wait(10) == 75, "the node did not exit after the log failed"
+
+        subprocess.run(["mount", "-o", "remount,size=64m", mount_point], check=True)
+        restarted = start_server(data_dir)
+        try:
+            sqs = fs.make_sqs_client(restarted.endpoint)
+            received = drain(sqs, sqs.get_queue_url(QueueName="full")["QueueUrl"], len(acknowledged))
+            lost = set(acknowledged) - set(received)
+            print(f"disk full: acknowledged {len(acknowledged)}, received {len(received)}, lost {len(lost)}")
+            assert len(acknowledged) > 20 and not lost
+        finally:
+            restarted.stop_and_check()
+    finally:
+        subprocess.run(["umount", "-l", mount_point])
+        os.rmdir(mount_point)
