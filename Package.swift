@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SQSWire", targets: ["SQSWire"]),
         .library(name: "LZ4", targets: ["LZ4"]),
         .library(name: "SegmentLog", targets: ["SegmentLog"]),
+        .library(name: "Raft", targets: ["Raft"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -37,7 +38,8 @@ let package = Package(
             dependencies: ["LZ4", .product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: strictSettings
         ),
-        .target(name: "TestSupport", dependencies: ["SegmentLog"], swiftSettings: strictSettings),
+        .target(name: "Raft", swiftSettings: strictSettings),
+        .target(name: "TestSupport", dependencies: ["SegmentLog", "Raft"], swiftSettings: strictSettings),
         .target(
             name: "QueueEngine",
             dependencies: [
@@ -122,6 +124,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "LZ4Tests", dependencies: ["LZ4"], swiftSettings: strictSettings),
+        .testTarget(name: "RaftTests", dependencies: ["Raft", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "SegmentLogTests", dependencies: ["SegmentLog", "TestSupport", "LZ4"], swiftSettings: strictSettings),
         .testTarget(name: "SQSWireTests", dependencies: ["SQSWire"], swiftSettings: strictSettings),

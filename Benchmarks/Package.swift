@@ -17,6 +17,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "LZ4", package: "ferry"),
                 .product(name: "QueueEngine", package: "ferry"),
+                .product(name: "Raft", package: "ferry"),
                 .product(name: "SQSWire", package: "ferry"),
                 .product(name: "SegmentLog", package: "ferry"),
                 .product(name: "SigV4", package: "ferry"),

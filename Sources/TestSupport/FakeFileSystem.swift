@@ -263,11 +263,18 @@ final class FakeLogFile: LogFile {
         if inode.current.count < offset {
             inode.current.append(contentsOf: repeatElement(0, count: offset - inode.current.count))
         }
-        let end = offset + written
-        if inode.current.count < end {
-            inode.current.append(contentsOf: repeatElement(0, count: end - inode.current.count))
+        let kept = UnsafeRawBufferPointer(rebasing: bytes[..<written])
+        if offset == inode.current.count {
+            inode.current.append(contentsOf: kept)
+        } else {
+            let end = offset + written
+            if inode.current.count < end {
+                inode.current.append(contentsOf: repeatElement(0, count: end - inode.current.count))
+            }
+            inode.current.withUnsafeMutableBytes { target in
+                UnsafeMutableRawBufferPointer(rebasing: target[offset..<end]).copyMemory(from: kept)
+            }
         }
-        inode.current.replaceSubrange(offset..<end, with: bytes.prefix(written))
         fileSystem.recordWrite(written)
         if keep != nil { throw FileSystemError(operation: "pwrite", path: path, errorNumber: 5) }
     }

@@ -20,21 +20,22 @@ let diskMegabytesPerSecond = BenchmarkMetric.custom("disk MB/s", polarity: .pref
 ///   fdatasync per sample: the rate the log's appends can be compared with.
 /// - `SegmentLog.Recovery_1GB`: `SegmentLog.open` and `close` of a log holding 1 GiB of entry payload.
 ///
-/// These measure the disk as much as the code and vary with whatever else uses it, so they have no stored
-/// thresholds: run `thresholds update` and `thresholds check` with `--skip "SegmentLog.*" --skip "Disk.*"`.
+/// These measure the disk as much as the code and vary with whatever else uses it, so they have no tolerances
+/// (`thresholds: nil`) and no stored thresholds: run `thresholds update` and `thresholds check` with
+/// `--skip "SegmentLog.*" --skip "Disk.*"`.
 func segmentLogBenchmarks() {
     let metrics: [BenchmarkMetric] = [.wallClock, .throughput, .mallocCountTotal, entriesPerSecond, kilobytesPerSecond]
     let units: [BenchmarkMetric: BenchmarkUnits] = [entriesPerSecond: .count, kilobytesPerSecond: .count]
     for (label, payloadBytes) in [("256B", 256), ("4KB", 4_096)] {
         for batchCount in [1, 16, 256] {
             let fixture = AppendFixture(batchCount: batchCount, payloadBytes: payloadBytes)
-            // At most 256 MB of payload per benchmark, so the 1 MB batches do not fill the disk on a fast one.
-            let iterationsMax = min(2_000, (256 << 20) / (batchCount * payloadBytes))
+            // At most 256 MiB of payload per benchmark, so the 1 MiB batches do not fill the disk on a fast one.
+            let iterationsMax = min(10_000, (256 << 20) / (batchCount * payloadBytes))
             Benchmark(
                 "SegmentLog.Append_\(batchCount)x\(label)",
                 configuration: .init(
                     metrics: metrics, timeUnits: .microseconds, units: units, warmupIterations: 5,
-                    maxDuration: .seconds(3), maxIterations: iterationsMax,
+                    maxDuration: .seconds(3), maxIterations: iterationsMax, thresholds: nil,
                     setup: { try fixture.prepare() }, teardown: { fixture.remove() })
             ) { benchmark throws in
                 try fixture.appendBatch(benchmark)
@@ -46,7 +47,7 @@ func segmentLogBenchmarks() {
             configuration: .init(
                 metrics: [.wallClock, .throughput, kilobytesPerSecond], timeUnits: .microseconds,
                 units: [kilobytesPerSecond: .count], warmupIterations: 5, maxDuration: .seconds(3),
-                maxIterations: 2_000,
+                maxIterations: 10_000, thresholds: nil,
                 setup: { try file.prepare() }, teardown: { file.remove() })
         ) { benchmark throws in
             try file.appendBlock(benchmark)
@@ -67,7 +68,7 @@ func recoveryBenchmark() {
         configuration: .init(
             metrics: [.wallClock, .peakMemoryResident, megabytesPerSecond, diskMegabytesPerSecond],
             timeUnits: .milliseconds, units: [megabytesPerSecond: .count, diskMegabytesPerSecond: .count],
-            warmupIterations: 1, maxDuration: .seconds(30), maxIterations: 5,
+            warmupIterations: 1, maxDuration: .seconds(30), maxIterations: 5, thresholds: nil,
             setup: { try fixture.write() }, teardown: { fixture.remove() })
     ) { benchmark throws in
         let clock = ContinuousClock()
