@@ -18,9 +18,13 @@ let package = Package(
         .library(name: "LZ4", targets: ["LZ4"]),
         .library(name: "SegmentLog", targets: ["SegmentLog"]),
         .library(name: "Raft", targets: ["Raft"]),
+        .library(name: "Placement", targets: ["Placement"]),
+        .library(name: "PeerTransport", targets: ["PeerTransport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -39,6 +43,21 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(name: "Raft", swiftSettings: strictSettings),
+        .target(name: "Placement", swiftSettings: strictSettings),
+        .target(
+            name: "PeerTransport",
+            dependencies: [
+                "SegmentLog",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(name: "TestSupport", dependencies: ["SegmentLog", "Raft"], swiftSettings: strictSettings),
         .target(
             name: "QueueEngine",
@@ -91,6 +110,7 @@ let package = Package(
             name: "ferry",
             dependencies: [
                 "FerryBench",
+                "PeerTransport",
                 "SQSFrontend",
                 "QueueEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -124,6 +144,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "LZ4Tests", dependencies: ["LZ4"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "PeerTransportTests",
+            dependencies: [
+                "PeerTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement"], swiftSettings: strictSettings),
         .testTarget(name: "RaftTests", dependencies: ["Raft", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "SegmentLogTests", dependencies: ["SegmentLog", "TestSupport", "LZ4"], swiftSettings: strictSettings),

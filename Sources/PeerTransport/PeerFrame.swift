@@ -1,0 +1,101 @@
+import NIOCore
+
+/// A node of the cluster (1, 2, 3, …; 0 means none). The same numbering as Raft's and Placement's.
+public typealias PeerNodeID = UInt64
+
+/// What a frame carries. The transport itself uses `hello` and `ping`; the rest are opaque to it.
+public enum PeerFrameKind: UInt8, Sendable, Equatable, CaseIterable {
+    /// The first frame each side sends: node id and cluster name.
+    case hello = 1
+    /// Keeps an idle link alive; a link that hears nothing for the idle timeout is closed.
+    case ping = 2
+    /// A Raft message for one shard.
+    case raft = 3
+    /// A client command forwarded to the shard's leader.
+    case forward = 4
+    /// The leader's answer to a forwarded command that it could not take.
+    case forwardRejected = 5
+}
+
+/// One message between two nodes: a kind, the shard it concerns (0 when none) and a payload.
+public struct PeerFrame: Sendable, Equatable {
+    public var kind: PeerFrameKind
+    public var shard: UInt32
+    public var payload: ByteBuffer
+
+    public init(kind: PeerFrameKind, shard: UInt32 = 0, payload: ByteBuffer = ByteBuffer()) {
+        self.kind = kind
+        self.shard = shard
+        self.payload = payload
+    }
+
+    /// Bytes the frame takes on the wire.
+    public var wireSize: Int { PeerFrameFormat.headerSize + payload.readableBytes }
+}
+
+/// Why the bytes on a link are not a valid frame; the link is closed.
+public enum PeerFrameError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The header names a payload longer than the link accepts.
+    case frameTooLarge(bytes: Int, limit: Int)
+    /// The header's magic number is wrong: not a Ferry peer, or the stream lost its framing.
+    case badMagic(UInt16)
+    /// The checksum over the frame does not match.
+    case checksumMismatch(stored: UInt32, computed: UInt32)
+    /// The frame kind is unknown.
+    case unknownKind(UInt8)
+    /// A hello frame is malformed.
+    case badHello(String)
+
+    public var description: String {
+        switch self {
+        case .frameTooLarge(let bytes, let limit): "frame of \(bytes) bytes exceeds the limit of \(limit)"
+        case .badMagic(let magic): "bad frame magic \(magic)"
+        case .checksumMismatch(let stored, let computed): "frame checksum \(stored) != computed \(computed)"
+        case .unknownKind(let kind): "unknown frame kind \(kind)"
+        case .badHello(let reason): "bad hello: \(reason)"
+        }
+    }
+}
+
+/// The frame layout, little-endian:
+///
+///     magic u16 (0xFE77) | kind u8 | reserved u8 (0) | shard u32 | payload length u32 | CRC-32C u32 | payload
+///
+/// The CRC covers the first 12 header bytes and the payload, so a damaged length, kind or shard is
+/// caught as surely as a damaged payload.
+public enum PeerFrameFormat {
+    public static let magic: UInt16 = 0xFE77
+    public static let headerSize = 16
+}
+
+/// The hello frame's payload: who is speaking, and for which cluster.
+public struct PeerHello: Equatable, Sendable {
+    /// Longest cluster name accepted, in bytes.
+    public static let clusterNameBytesMax = 255
+
+    public var nodeID: PeerNodeID
+    public var clusterName: String
+
+    public init(nodeID: PeerNodeID, clusterName: String) {
+        self.nodeID = nodeID
+        self.clusterName = clusterName
+    }
+
+    public func encoded() -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(nodeID, endianness: .little)
+        let name = Array(clusterName.utf8.prefix(Self.clusterNameBytesMax))
+        buffer.writeInteger(UInt8(name.count))
+        buffer.writeBytes(name)
+        return buffer
+    }
+
+    public init(decoding payload: ByteBuffer) throws(PeerFrameError) {
+        var buffer = payload
+        guard let nodeID = buffer.readInteger(endianness: .little, as: UInt64.self), nodeID != 0,
+            let length = buffer.readInteger(as: UInt8.self), let name = buffer.readString(length: Int(length)),
+            buffer.readableBytes == 0
+        else { throw .badHello("\(payload.readableBytes) bytes") }
+        self.init(nodeID: nodeID, clusterName: name)
+    }
+}

@@ -1,0 +1,89 @@
+import NIOCore
+import NIOEmbedded
+import PeerTransport
+import Testing
+
+@Suite struct PeerFrameCodecTests {
+    private func encoded(_ frames: [PeerFrame]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        for frame in frames { PeerFrameEncoder().encode(data: frame, out: &buffer) }
+        return buffer
+    }
+
+    private let sample = [
+        PeerFrame(kind: .raft, shard: 7, payload: ByteBuffer(bytes: Array(0..<200))),
+        PeerFrame(kind: .ping),
+        PeerFrame(kind: .forward, shard: 4_095, payload: ByteBuffer(string: "hello")),
+    ]
+
+    @Test func roundTripsThroughAnEmbeddedChannel() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PeerFrameDecoder(frameBytesMax: 1 << 20)))
+        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(PeerFrameEncoder()))
+        for frame in sample { try channel.writeOutbound(frame) }
+        var wire = ByteBuffer()
+        while var chunk = try channel.readOutbound(as: ByteBuffer.self) { wire.writeBuffer(&chunk) }
+        // Feed it back one byte at a time: frames come out whole, in order.
+        while let byte = wire.readSlice(length: 1) { try channel.writeInbound(byte) }
+        for frame in sample { #expect(try channel.readInbound(as: PeerFrame.self) == frame) }
+        #expect(try channel.readInbound(as: PeerFrame.self) == nil)
+        _ = try channel.finish()
+    }
+
+    @Test func aTruncatedFrameWaitsForTheRest() throws {
+        let whole = encoded([sample[0]])
+        for length in 0..<whole.readableBytes {
+            var partial = whole.getSlice(at: 0, length: length)!
+            #expect(try PeerFrameDecoder.decodeFrame(&partial, frameBytesMax: 1 << 20) == nil)
+            #expect(partial.readableBytes == length, "nothing consumed")
+        }
+    }
+
+    @Test func everyFlippedBitIsRefused() throws {
+        let whole = encoded([sample[2]])
+        for bit in 0..<(whole.readableBytes * 8) {
+            var damaged = whole
+            let offset = bit / 8
+            damaged.setInteger(whole.getInteger(at: offset, as: UInt8.self)! ^ (1 << UInt8(bit % 8)), at: offset)
+            do {
+                let frame = try PeerFrameDecoder.decodeFrame(&damaged, frameBytesMax: 1 << 20)
+                // A flipped length bit may only make the frame look incomplete; never a wrong frame.
+                #expect(frame == nil, "bit \(bit) gave \(String(describing: frame))")
+            } catch {
+                continue
+            }
+        }
+    }
+
+    @Test func anOversizedLengthIsRefusedBeforeBuffering() throws {
+        var buffer = encoded([PeerFrame(kind: .raft, payload: ByteBuffer(repeating: 1, count: 2_000))])
+        let header = buffer.readSlice(length: PeerFrameFormat.headerSize)!
+        var headerOnly = header
+        #expect(throws: PeerFrameError.frameTooLarge(bytes: 2_000, limit: 1_000)) {
+            try PeerFrameDecoder.decodeFrame(&headerOnly, frameBytesMax: 1_000)
+        }
+    }
+
+    @Test func badMagicAndUnknownKindsAreRefused() throws {
+        var notFerry = ByteBuffer(string: "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(throws: PeerFrameError.self) { try PeerFrameDecoder.decodeFrame(&notFerry, frameBytesMax: 1 << 20) }
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PeerFrameDecoder(frameBytesMax: 1 << 20)))
+        #expect(throws: PeerFrameError.self) {
+            try channel.writeInbound(ByteBuffer(string: String(repeating: "x", count: 32)))
+        }
+        _ = try? channel.finish()
+    }
+
+    @Test func helloRoundTripsAndRefusesGarbage() throws {
+        let hello = PeerHello(nodeID: 3, clusterName: "prod-eu")
+        #expect(try PeerHello(decoding: hello.encoded()) == hello)
+        #expect(throws: PeerFrameError.self) { try PeerHello(decoding: ByteBuffer(bytes: [1, 2, 3])) }
+        #expect(throws: PeerFrameError.self) {
+            try PeerHello(decoding: PeerHello(nodeID: 0, clusterName: "x").encoded())
+        }
+        var trailing = hello.encoded()
+        trailing.writeInteger(UInt8(9))
+        #expect(throws: PeerFrameError.self) { try PeerHello(decoding: trailing) }
+    }
+}
