@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Raft", targets: ["Raft"]),
         .library(name: "Placement", targets: ["Placement"]),
         .library(name: "PeerTransport", targets: ["PeerTransport"]),
+        .library(name: "Cluster", targets: ["Cluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -60,6 +61,19 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: ["SegmentLog", "Raft"], swiftSettings: strictSettings),
         .target(
+            name: "Cluster",
+            dependencies: [
+                "PeerTransport",
+                "Placement",
+                "QueueEngine",
+                "Raft",
+                "SegmentLog",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "QueueEngine",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -77,6 +91,7 @@ let package = Package(
         .target(
             name: "SQSFrontend",
             dependencies: [
+                "Cluster",
                 "QueueEngine",
                 "SegmentLog",
                 "SigV4",
@@ -109,8 +124,10 @@ let package = Package(
         .executableTarget(
             name: "ferry",
             dependencies: [
+                "Cluster",
                 "FerryBench",
                 "PeerTransport",
+                "SegmentLog",
                 "SQSFrontend",
                 "QueueEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -151,6 +168,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: [
+                "Cluster",
+                "PeerTransport",
+                "QueueEngine",
+                "Raft",
+                "SegmentLog",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings

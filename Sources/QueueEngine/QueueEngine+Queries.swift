@@ -19,7 +19,19 @@ extension QueueEngine {
         return try page(sources, maxResults: maxResults, nextToken: nextToken)
     }
 
+    /// The names of every queue with `prefix` (all without one), unsorted: a cluster merges every shard's.
+    public func queueNames(prefix: String?) -> [String] {
+        queues.keys.filter { prefix == nil || $0.hasPrefix(prefix!) }
+    }
+
     private func page(_ names: [String], maxResults: Int?, nextToken: String?) throws(QueueError) -> QueueNamePage {
+        try Self.queueNamePage(names, maxResults: maxResults, nextToken: nextToken)
+    }
+
+    /// One page of ListQueues over `names` (any order): sorted, after `nextToken`, at most `maxResults`.
+    public static func queueNamePage(_ names: [String], maxResults: Int?, nextToken: String?) throws(QueueError)
+        -> QueueNamePage
+    {
         if let maxResults, !(1...QueueLimits.listResultsMax).contains(maxResults) {
             throw QueueError.invalidParameter(
                 "MaxResults", String(maxResults), reason: "MaxResults must be an integer between 1 and 1000.")

@@ -6,21 +6,8 @@ extension QueueEngine {
     /// Messages received `maxReceiveCount` times are moved to the dead-letter queue instead.
     mutating func receiveMessages(_ request: ReceiveMessageRequest) throws(QueueError) -> [ReceivedMessage] {
         let now = clock
-        guard (1...QueueLimits.receiveMessagesMax).contains(request.maxNumberOfMessages) else {
-            throw QueueError.invalidParameter(
-                "MaxNumberOfMessages", String(request.maxNumberOfMessages),
-                reason: "Must be between 1 and 10, if provided.")
-        }
-        if let visibility = request.visibilityTimeoutSeconds,
-            !(0...QueueLimits.visibilityTimeoutSecondsMax).contains(visibility)
-        {
-            throw QueueError.invalidParameter(
-                "VisibilityTimeout", String(visibility), reason: "Must be between 0 and 43200, if provided.")
-        }
+        try validateReceive(request)
         guard let configuration = queues[request.queueName]?.configuration else { throw .queueDoesNotExist() }
-        if let attemptId = request.receiveRequestAttemptId {
-            try MessageValidation.validateFifoId(attemptId, parameter: "ReceiveRequestAttemptId")
-        }
         var deadLetterTarget: (name: String, maxReceiveCount: Int)?
         if let policy = configuration.redrivePolicy, let target = queueName(fromArn: policy.deadLetterTargetArn),
             target != request.queueName, queues[target] != nil
@@ -220,5 +207,28 @@ struct AttributeSelection {
             attributes: attributes, messageAttributes: selected,
             md5OfMessageAttributes: selected.count == message.messageAttributes.count
                 ? message.md5OfMessageAttributes : MessageDigest.md5(ofAttributes: selected))
+    }
+
+}
+
+extension QueueEngine {
+    /// The checks ReceiveMessage makes before touching any message, in its order: a receive that fails
+    /// them fails the same way whether or not the queue has messages.
+    public func validateReceive(_ request: ReceiveMessageRequest) throws(QueueError) {
+        guard (1...QueueLimits.receiveMessagesMax).contains(request.maxNumberOfMessages) else {
+            throw QueueError.invalidParameter(
+                "MaxNumberOfMessages", String(request.maxNumberOfMessages),
+                reason: "Must be between 1 and 10, if provided.")
+        }
+        if let visibility = request.visibilityTimeoutSeconds,
+            !(0...QueueLimits.visibilityTimeoutSecondsMax).contains(visibility)
+        {
+            throw QueueError.invalidParameter(
+                "VisibilityTimeout", String(visibility), reason: "Must be between 0 and 43200, if provided.")
+        }
+        guard queues[request.queueName] != nil else { throw .queueDoesNotExist() }
+        if let attemptId = request.receiveRequestAttemptId {
+            try MessageValidation.validateFifoId(attemptId, parameter: "ReceiveRequestAttemptId")
+        }
     }
 }

@@ -89,17 +89,13 @@ extension SQSHandler {
             messageSystemAttributeNames: systemNames,
             messageAttributeNames: try parameters.stringList("MessageAttributeNames"),
             receiveRequestAttemptId: try parameters.string("ReceiveRequestAttemptId"))
-        guard let defaultWait = host.peek({ engine in engine.receiveWaitTimeSeconds(name) }) else {
-            throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
-        }
-        let wait = try parameters.integer("WaitTimeSeconds") ?? defaultWait
-        guard (0...QueueLimits.waitTimeSecondsMax).contains(wait) else {
+        let wait = try parameters.integer("WaitTimeSeconds")
+        if let wait, !(0...QueueLimits.waitTimeSecondsMax).contains(wait) {
             throw QueueError(
                 .invalidParameterValue,
                 "Value \(wait) for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.")
         }
-        let result =
-            wait > 0 ? await host.receive(receive, waitSeconds: wait) : await host.apply(.receiveMessages(receive))
+        let result = await host.receive(receive, waitSeconds: wait)
         switch result {
         case .failure(let error): throw error
         case .received(let messages):

@@ -18,7 +18,7 @@ extension SQSHandler {
         if let owner = try parameters.string("QueueOwnerAWSAccountId"), owner != accountId {
             throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
         }
-        guard try await host.read({ engine in engine.queueExists(name) }) else {
+        guard try await host.read(queue: name, { engine in engine.queueExists(name) }) else {
             throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
         }
         return ["QueueUrl": .string(queueUrl(name, request))]
@@ -28,9 +28,7 @@ extension SQSHandler {
         let prefix = try parameters.string("QueueNamePrefix")
         let maxResults = try parameters.integer("MaxResults")
         let nextToken = try parameters.string("NextToken")
-        let page = try await host.read { engine throws(QueueError) in
-            try engine.listQueues(prefix: prefix, maxResults: maxResults, nextToken: nextToken)
-        }
+        let page = try await host.listQueues(prefix: prefix, maxResults: maxResults, nextToken: nextToken)
         var result = WireObject()
         if !page.queueNames.isEmpty {
             result["QueueUrls"] = .list(page.queueNames.map { .string(queueUrl($0, request)) })
@@ -43,7 +41,7 @@ extension SQSHandler {
     {
         let name = try queueName(parameters, request)
         let names = try parameters.stringList("AttributeNames")
-        let attributes = try await host.read { engine throws(QueueError) in
+        let attributes = try await host.read(queue: name) { engine throws(QueueError) in
             try engine.queueAttributes(name, names: names)
         }
         var result = WireObject()
@@ -57,7 +55,7 @@ extension SQSHandler {
         let name = try queueName(parameters, request)
         let maxResults = try parameters.integer("MaxResults")
         let nextToken = try parameters.string("NextToken")
-        let page = try await host.read { engine throws(QueueError) in
+        let page = try await host.read(queue: name) { engine throws(QueueError) in
             try engine.deadLetterSourceQueues(of: name, maxResults: maxResults, nextToken: nextToken)
         }
         var result: WireObject = ["queueUrls": .list(page.queueNames.map { .string(queueUrl($0, request)) })]
@@ -90,7 +88,8 @@ extension SQSHandler {
     func listMessageMoveTasks(_ parameters: WireParameters) async throws(QueueError) -> WireObject {
         let source = try parameters.requiredString("SourceArn")
         let maxResults = try parameters.integer("MaxResults")
-        let tasks = try await host.read { engine throws(QueueError) in
+        let sourceName = source.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? source
+        let tasks = try await host.read(queue: sourceName) { engine throws(QueueError) in
             try engine.messageMoveTasks(sourceArn: source, maxResults: maxResults)
         }
         let results: [WireValue] = tasks.map { task in

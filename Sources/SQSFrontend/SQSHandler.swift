@@ -4,11 +4,11 @@ import SQSWire
 
 /// Turns decoded SQS requests into engine commands and engine results into protocol-neutral responses.
 public struct SQSHandler: Sendable {
-    public let host: QueueHost
+    public let host: any QueueService
     public let accountId: String
     public let region: String
 
-    public init(host: QueueHost, accountId: String, region: String) {
+    public init(host: any QueueService, accountId: String, region: String) {
         self.host = host
         self.accountId = accountId
         self.region = region
@@ -60,7 +60,7 @@ public struct SQSHandler: Sendable {
             try expectDone(await host.apply(.untagQueue(name: name, tagKeys: keys)))
         case .listQueueTags:
             let name = try queueName(parameters, request)
-            let tags = try await host.read { engine throws(QueueError) in try engine.queueTags(name) }
+            let tags = try await host.read(queue: name) { engine throws(QueueError) in try engine.queueTags(name) }
             var result = WireObject()
             if !tags.isEmpty { result["Tags"] = .stringMap(tags) }
             return result

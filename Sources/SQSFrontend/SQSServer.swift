@@ -1,3 +1,4 @@
+import Cluster
 import Crypto
 import Hummingbird
 import HummingbirdCore
@@ -28,7 +29,12 @@ public struct SQSServerConfiguration: Sendable {
     public var tlsKeyPath: String?
     /// Key that MACs receipt handles (≥ 16 bytes).
     public var receiptHandleKey: [UInt8]
-    /// Where state is kept on disk; nil keeps it in memory only.
+    /// The cluster this node belongs to (a cluster of one node included). When set, every request goes
+    /// through the shard's Raft log; `durability` is then ignored.
+    public var cluster: ClusterConfiguration?
+    /// Called when a shard's log fails (disk full, I/O error): the node should exit and restart.
+    public var onClusterFailure: @Sendable (String) -> Void = { _ in }
+    /// Where state is kept on disk without a cluster (one journal); nil keeps it in memory only.
     public var durability: DurabilityConfiguration?
     /// Called when the journal fails (disk full, I/O error): the node can no longer acknowledge anything
     /// and should exit so that it restarts from its log. Default: nothing (requests get ServiceUnavailable).
@@ -55,8 +61,23 @@ public enum SQSServer {
             region: configuration.region, accountId: configuration.accountId,
             receiptHandleKey: configuration.receiptHandleKey)
         var services: [any Service] = []
-        let host: QueueHost
-        if let durability = configuration.durability {
+        let host: any QueueService
+        if let cluster = configuration.cluster {
+            let start = ContinuousClock.now
+            let node: ClusterNode
+            do {
+                node = try ClusterNode(
+                    configuration: cluster, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                    onFatal: configuration.onClusterFailure)
+            } catch {
+                throw SQSServerError(description: "\(error)")
+            }
+            logger.info(
+                "node \(cluster.nodeID) of \(cluster.nodes.count) opened \(node.hostedShardCount) shards in \(ContinuousClock.now - start)"
+            )
+            host = node
+            services.append(ClusterNodeService(node: node))
+        } else if let durability = configuration.durability {
             let start = ContinuousClock.now
             let recovered = try DurableEngine.recover(configuration: engineConfiguration, durability: durability)
             logger.info(
@@ -73,18 +94,22 @@ public enum SQSServer {
                 onFailure(error)
             }
             journal.start()
-            host = QueueHost(
+            let durableHost = QueueHost(
                 engine: recovered.engine, timerLoop: MultiThreadedEventLoopGroup.singleton.any(),
                 durability: QueueHost.Durability(
                     journal: journal, directory: durability.directory,
                     snapshotEntriesMin: durability.snapshotEntriesMin, snapshotIndex: recovered.snapshotIndex,
                     fileSystem: durability.fileSystem),
                 logger: logger)
+            host = durableHost
             services.append(JournalService(journal: journal))
+            services.append(TimeAdvanceService(host: durableHost))
         } else {
-            host = QueueHost(
+            let memoryHost = QueueHost(
                 engine: QueueEngine(configuration: engineConfiguration),
                 timerLoop: MultiThreadedEventLoopGroup.singleton.any(), logger: logger)
+            host = memoryHost
+            services.append(TimeAdvanceService(host: memoryHost))
         }
         let handler = SQSHandler(host: host, accountId: configuration.accountId, region: configuration.region)
         let isTLS = configuration.tlsCertificatePath != nil
@@ -118,7 +143,7 @@ public enum SQSServer {
             responder: responder, server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [TimeAdvanceService(host: host)] + services,
+            services: services,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 await onListening("\(scheme)://\(configuration.host):\(port)")
@@ -134,6 +159,17 @@ struct JournalService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         journal.stop()
+    }
+}
+
+/// Starts the cluster node (shard threads, peer links) and stops it on graceful shutdown.
+struct ClusterNodeService: Service {
+    let node: ClusterNode
+
+    func run() async throws {
+        try await node.start()
+        try? await gracefulShutdown()
+        await node.shutdown()
     }
 }
 

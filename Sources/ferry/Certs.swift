@@ -7,8 +7,9 @@ struct Certs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a cluster CA (or reuse the one in --dir) and a certificate and key for each node.",
         discussion: """
-            Writes ca.pem and ca-key.pem (keep the key offline once the nodes have their certificates), and \
-            node-N.pem and node-N-key.pem for N in 1...--nodes. A node's certificate names it as ferry-node-N; \
+            Writes ca.pem and ca-key.pem (keep the key offline once the nodes have their certificates), \
+            cluster.key (every node needs it: receipt handles are signed with it), and node-N.pem and \
+            node-N-key.pem for N in 1...--nodes. A node's certificate names it as ferry-node-N; \
             peers accept a link only from a certificate signed by this CA that names the node it claims to be.
             """)
 
@@ -72,6 +73,11 @@ enum CertificateFiles {
             try save(try authority.certificatePEM, to: caPath(directory), secret: false)
             try save(authority.privateKeyPEM, to: caKeyPath(directory), secret: true)
             written += [caPath(directory), caKeyPath(directory)]
+        }
+        let keyPath = (directory as NSString).appendingPathComponent("cluster.key")
+        if !manager.fileExists(atPath: keyPath) {
+            try ClusterKeyFile.write(keyPath)
+            written.append(keyPath)
         }
         for id in nodeIDs where force || !manager.fileExists(atPath: nodePath(directory, id)) {
             let issued = try authority.issueNodeCertificate(nodeID: id, hosts: hosts)

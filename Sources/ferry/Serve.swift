@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import Hummingbird
 import Logging
@@ -6,19 +7,46 @@ import SQSFrontend
 
 /// `ferry serve`: run one node.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve the SQS API on one node.")
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the SQS API on one node: alone (a cluster of one) or as a node of a cluster.")
 
-    @Option(help: "Address to listen on.")
-    var host = "127.0.0.1"
+    @Option(help: "A JSON cluster config file (see cluster/ in the repository); flags override its values.")
+    var config: String?
 
-    @Option(help: "Port to listen on (0 picks a free port).")
-    var port = 9324
+    @Option(help: "Address to listen on for SQS clients (default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on for SQS clients (default 9324; 0 picks a free port).")
+    var port: Int?
 
     @Option(
         help:
-            "Directory for the node's data: the command log, snapshots and the receipt-handle key (created if missing)."
+            "Directory for the node's data: one log directory per shard, snapshots and the receipt-handle key (created if missing; default ferry-data)."
     )
-    var dataDir = "ferry-data"
+    var dataDir: String?
+
+    @Option(help: "This node's id in the cluster (default 1).")
+    var nodeId: UInt64?
+
+    @Option(
+        name: .customLong("node"),
+        help: "A node of the cluster as ID=HOST:PORT, its peer-link address, this node included (repeatable).")
+    var nodeAddresses: [String] = []
+
+    @Option(help: "HOST:PORT to accept peer links on (default: this node's --node address).")
+    var peerListen: String?
+
+    @Option(help: "Directory from `ferry certs`: ca.pem, node-ID.pem, node-ID-key.pem and cluster.key.")
+    var certs: String?
+
+    @Option(help: "Name shared by every node of the cluster (default ferry).")
+    var clusterName: String?
+
+    @Option(help: "Shards (Raft groups) of the cluster, fixed at creation (1–4096; default 8).")
+    var shards: Int?
+
+    @Option(help: "Replicas of each shard (1–7; default 3, or the node count when smaller).")
+    var replicationFactor: Int?
 
     @Flag(help: "Keep all state in memory only: nothing survives a restart (for tests and throwaway queues).")
     var inMemory = false
@@ -59,7 +87,7 @@ struct Serve: AsyncParsableCommand {
     var logLevel = "info"
 
     func validate() throws {
-        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535") }
+        if let port, !(0...65_535).contains(port) { throw ValidationError("--port must be 0–65535") }
         for credential in credentials {
             let parts = credential.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
@@ -82,38 +110,31 @@ struct Serve: AsyncParsableCommand {
         guard (1_000...100_000_000).contains(snapshotEvery) else {
             throw ValidationError("--snapshot-every must be 1000–100000000")
         }
-        guard !dataDir.isEmpty else { throw ValidationError("--data-dir must not be empty") }
-    }
-
-    var syncPolicy: JournalSyncPolicy {
-        switch fsync {
-        case "batch": .batch(intervalMilliseconds: fsyncIntervalMs)
-        case "never": .never
-        default: .always
-        }
+        if let dataDir, dataDir.isEmpty { throw ValidationError("--data-dir must not be empty") }
     }
 
     func run() async throws {
         var logger = Logger(label: "ferry")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var configuration = SQSServerConfiguration(
-            receiptHandleKey: try ReceiptKey.load(dataDirectory: inMemory ? nil : dataDir))
+        let file = try config.map(ClusterFile.load)
+        let dataDir = self.dataDir ?? file?.dataDir ?? "ferry-data"
+        var configuration: SQSServerConfiguration
         if inMemory {
+            configuration = SQSServerConfiguration(receiptHandleKey: try ReceiptKey.load(dataDirectory: nil))
             logger.warning("--in-memory: queues and messages are lost when the process stops")
         } else {
-            var durability = DurabilityConfiguration(directory: (dataDir as NSString).appendingPathComponent("log"))
-            durability.syncPolicy = syncPolicy
-            durability.snapshotEntriesMin = UInt64(snapshotEvery)
-            configuration.durability = durability
-            configuration.onJournalFailure = { _ in
+            let cluster = try clusterConfiguration(file: file, dataDir: dataDir, logger: logger)
+            configuration = SQSServerConfiguration(receiptHandleKey: cluster.receiptHandleKey)
+            configuration.cluster = cluster
+            configuration.onClusterFailure = { _ in
                 FileHandle.standardError.write(
-                    Data("ferry: the command log failed; exiting in 1 s so the node restarts from its log\n".utf8))
+                    Data("ferry: a shard's log failed; exiting in 1 s so the node restarts from its log\n".utf8))
                 // Leave a moment for the ServiceUnavailable answers already given to reach their clients.
                 DispatchQueue.global().asyncAfter(deadline: .now() + 1) { Foundation.exit(75) }
             }
         }
-        configuration.host = host
-        configuration.port = port
+        configuration.host = host ?? file?.host ?? "127.0.0.1"
+        configuration.port = port ?? file?.port ?? 9324
         configuration.accountId = accountId
         configuration.region = region
         configuration.tlsCertificatePath = tlsCert

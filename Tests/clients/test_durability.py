@@ -139,7 +139,7 @@ def test_kill9_with_snapshots_and_fifo_loses_nothing():
             QueueName="durable.fifo", Attributes={"FifoQueue": "true", "DeduplicationScope": "messageGroup",
                                                   "FifoThroughputLimit": "perMessageGroupId"}
         )["QueueUrl"]
-        log_dir = os.path.join(data_dir, "log")
+        log_dir = os.path.join(data_dir, "shard-0")
 
         def snapshots():
             return [n for n in os.listdir(log_dir) if n.endswith(".snap")]
@@ -236,7 +236,7 @@ def test_a_torn_tail_is_cut_but_corruption_elsewhere_refuses_to_start():
         for i in range(20):
             sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": f"{i}-{j}"} for j in range(10)])
         server.kill9()
-        segment = os.path.join(data_dir, "log", "segment-00000000000000000001.log")
+        segment = os.path.join(data_dir, "shard-0", "segment-00000000000000000001.log")
         size = os.path.getsize(segment)
 
         # A torn write: half a record header after the last record. The node starts and keeps everything.

@@ -1,0 +1,80 @@
+import PeerTransport
+import Placement
+import QueueEngine
+import SegmentLog
+
+/// Everything one node needs to join its cluster. Validated by `validate()` before anything starts.
+public struct ClusterConfiguration: Sendable {
+    /// This node's id (≥ 1).
+    public var nodeID: NodeID = 1
+    /// Every node of the cluster, this one included.
+    public var nodes: [NodeID] = [1]
+    /// The node's data directory: one `shard-N` log directory per hosted shard.
+    public var dataDirectory: String
+    /// Shards of the cluster (1–4096), fixed when the cluster is created; default 8.
+    public var shardCount = 8
+    /// Replicas per shard (1–7); default 3 (or the node count, when smaller).
+    public var replicationFactor = 3
+    /// Peer links; nil for a cluster of one node.
+    public var transport: PeerTransportConfiguration?
+    /// The engine settings every replica must share (account, region, receipt-handle key).
+    public var region = "us-east-1"
+    public var accountId = "000000000000"
+    public var receiptHandleKey: [UInt8]
+    /// When a log append is acknowledged; default `.always` (after fdatasync).
+    public var syncPolicy = LogSyncPolicy.always
+    /// Timing and limits of every shard replica.
+    public var shard = ShardSettings()
+    /// The file system (tests pass a simulated one).
+    public var fileSystem: any FileSystem = PosixFileSystem()
+
+    public init(dataDirectory: String, receiptHandleKey: [UInt8]) {
+        self.dataDirectory = dataDirectory
+        self.receiptHandleKey = receiptHandleKey
+    }
+
+    /// The placement of shards over the nodes.
+    public func placement() throws(ClusterError) -> Placement {
+        do {
+            return try Placement(
+                shardCount: shardCount, replicationFactor: min(replicationFactor, nodes.count), nodes: nodes)
+        } catch {
+            throw ClusterError(description: error.description)
+        }
+    }
+
+    /// Checks the configuration; throws a message an operator can act on.
+    public func validate() throws(ClusterError) {
+        guard nodeID >= 1 else { throw ClusterError(description: "node id must be at least 1") }
+        guard nodes.contains(nodeID) else {
+            throw ClusterError(description: "node \(nodeID) is not among the cluster's nodes \(nodes.sorted())")
+        }
+        let placement = try placement()
+        if nodes.count > 1 {
+            guard let transport else { throw ClusterError(description: "a cluster of several nodes needs peer links") }
+            for node in nodes where node != nodeID && transport.peers[node] == nil {
+                throw ClusterError(description: "no peer address for node \(node)")
+            }
+        }
+        // Every node hosts every shard while the node count is at most the replication factor; above
+        // that a node would have to forward reads as well as commands to nodes that host the shard.
+        guard placement.replicationFactor == nodes.count else {
+            throw ClusterError(
+                description:
+                    "\(nodes.count) nodes with replication factor \(replicationFactor): this version needs every node to hold every shard (nodes ≤ replication factor)"
+            )
+        }
+        guard receiptHandleKey.count >= 16 else {
+            throw ClusterError(description: "the receipt-handle key must be at least 16 bytes")
+        }
+        guard (10...10_000).contains(shard.tickMilliseconds) else {
+            throw ClusterError(description: "tick must be 10–10000 ms, got \(shard.tickMilliseconds)")
+        }
+    }
+}
+
+/// A node that cannot start or serve, with a message an operator can act on.
+public struct ClusterError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+import NIOCore
+import PeerTransport
+import Placement
+import QueueEngine
+import Raft
+import SegmentLog
+import Synchronization
+
+/// A node of the cluster: hosts its shard replicas, routes every request to the queue's shard, and
+/// carries Raft messages and forwarded commands over the peer links. `ferry serve` without peers is a
+/// cluster of one node on this same path.
+public final class ClusterNode: Sendable {
+    public let configuration: ClusterConfiguration
+    public let placement: Placement
+    private let replicas: [ShardID: ShardReplica]
+    private let transport: PeerTransport?
+    private let logger: Logger
+
+    /// Opens (or creates) every hosted shard's log and restores its state. Throws naming the file and
+    /// offset when a log is damaged anywhere but its torn tail.
+    public init(
+        configuration: ClusterConfiguration, group: any EventLoopGroup, logger: Logger,
+        onFatal: @escaping @Sendable (String) -> Void
+    ) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        let placement = try configuration.placement()
+        self.placement = placement
+        let replicaBox = ReplicaTable()
+        if let transportConfiguration = configuration.transport, configuration.nodes.count > 1 {
+            transport = try PeerTransport(
+                configuration: transportConfiguration, group: group, logger: logger,
+                onFrame: { peer, frame in replicaBox.deliver(frame, from: peer, logger: logger) })
+        } else {
+            transport = nil
+        }
+        let transport = self.transport
+        var replicas: [ShardID: ShardReplica] = [:]
+        var options = SegmentLogOptions()
+        options.syncPolicy = configuration.syncPolicy
+        for shard in placement.shards(hostedBy: configuration.nodeID) {
+            let directory = (configuration.dataDirectory as NSString).appendingPathComponent("shard-\(shard.rawValue)")
+            let log: SegmentLog
+            do {
+                log = try SegmentLog.open(directory: directory, fileSystem: configuration.fileSystem, options: options)
+            } catch {
+                throw ClusterError(description: "cannot open the log of \(shard) in \(directory): \(error)")
+            }
+            var raftConfiguration = RaftConfiguration(id: configuration.nodeID)
+            // Alone, a node cannot split a vote: it may elect itself after two ticks instead of 10–20.
+            raftConfiguration.electionTicks = placement.replicas(of: shard).count == 1 ? 2 : 10
+            raftConfiguration.heartbeatTicks = 1
+            let engineConfiguration = QueueEngineConfiguration(
+                region: configuration.region, accountId: configuration.accountId, shardId: shard.rawValue,
+                receiptHandleKey: configuration.receiptHandleKey)
+            do {
+                replicas[shard] = try ShardReplica(
+                    shard: shard, nodeID: configuration.nodeID, voters: Set(placement.replicas(of: shard)),
+                    storage: ShardStorage(log: log), engineConfiguration: engineConfiguration,
+                    settings: configuration.shard, raftConfiguration: raftConfiguration,
+                    seed: UInt64(UInt32.random(in: 0...UInt32.max)) << 32 | UInt64(shard.rawValue),
+                    logger: logger,
+                    send: { peer, frames in transport?.send(frames, to: peer) ?? false }, onFatal: onFatal)
+            } catch {
+                log.close()
+                throw ClusterError(description: "cannot restore \(shard) from \(directory): \(error)")
+            }
+        }
+        self.replicas = replicas
+        replicaBox.set(replicas)
+    }
+
+    /// Starts the shard threads and the peer links.
+    public func start() async throws {
+        for replica in replicas.values { replica.start() }
+        try await transport?.start()
+    }
+
+    /// Stops the peer links and the shard threads (pending requests get ServiceUnavailable).
+    public func shutdown() async {
+        await transport?.shutdown()
+        for replica in replicas.values { replica.stop() }
+    }
+
+    /// The number of shards with a replica on this node.
+    public var hostedShardCount: Int { replicas.count }
+
+    /// The leader of `queue`'s shard as this node last heard (0 when unknown).
+    public func leader(ofQueue queue: String) -> NodeID {
+        replica(forQueue: queue)?.knownLeader ?? 0
+    }
+
+    /// The port peers connect to.
+    public var peerPort: Int? { transport?.listenPort }
+
+    private func replica(forQueue name: String) -> ShardReplica? {
+        replicas[placement.shard(forQueue: name)]
+    }
+
+    private static let notHosted = QueueError(
+        .serviceUnavailable, "This node holds no replica of the queue's shard. Retry the request on another node.")
+    private static let busy = QueueError(.serviceUnavailable, "The node is overloaded. Retry the request.")
+
+    /// Applies a command through the log of its queue's shard; answers once it applied on this node.
+    public func apply(_ command: Command) async -> CommandResult {
+        if case .cancelMessageMoveTask = command { return await cancelMoveTask(command) }
+        guard let name = command.queueName, let replica = replica(forQueue: name) else {
+            return .failure(Self.notHosted)
+        }
+        return await withCheckedContinuation { continuation in
+            if !replica.post(.command(command, continuation)) { continuation.resume(returning: .failure(Self.busy)) }
+        }
+    }
+
+    /// A move task's handle names no queue: ask each shard until one knows it.
+    private func cancelMoveTask(_ command: Command) async -> CommandResult {
+        var last = CommandResult.failure(QueueError(.resourceNotFound, "Task does not exist."))
+        for shard in replicas.keys.sorted() {
+            let result = await withCheckedContinuation { continuation in
+                if !replicas[shard]!.post(.command(command, continuation)) {
+                    continuation.resume(returning: .failure(Self.busy))
+                }
+            }
+            if case .failure(let error) = result, error.code == .resourceNotFound {
+                last = result
+                continue
+            }
+            return result
+        }
+        return last
+    }
+
+    /// ReceiveMessage, long-polling up to `waitSeconds` (nil: the queue's ReceiveMessageWaitTimeSeconds).
+    public func receive(_ request: ReceiveMessageRequest, waitSeconds: Int?) async -> CommandResult {
+        guard let replica = replica(forQueue: request.queueName) else { return .failure(Self.notHosted) }
+        return await withCheckedContinuation { continuation in
+            if !replica.post(.receive(request, waitSeconds: waitSeconds, continuation)) {
+                continuation.resume(returning: .failure(Self.busy))
+            }
+        }
+    }
+
+    /// A linearizable read (ReadIndex) of the engine that holds `queue`.
+    public func read<Result: Sendable>(
+        queue: String, _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
+    ) async throws(QueueError) -> Result {
+        guard let replica = replica(forQueue: queue) else { throw Self.notHosted }
+        return try await Self.read(replica, body)
+    }
+
+    private static func read<Result: Sendable>(
+        _ replica: ShardReplica, _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
+    ) async throws(QueueError) -> Result {
+        let outcome: Swift.Result<Result, QueueError> = await withCheckedContinuation { continuation in
+            let run: ReadBody = { engine, error in
+                if let error { return continuation.resume(returning: .failure(error)) }
+                switch engine {
+                case .some(let engine):
+                    do throws(QueueError) {
+                        continuation.resume(returning: .success(try body(engine)))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                case .none:
+                    continuation.resume(returning: .failure(Self.busy))
+                }
+            }
+            if !replica.post(.read(run)) { continuation.resume(returning: .failure(Self.busy)) }
+        }
+        return try outcome.get()
+    }
+
+    /// ListQueues over every shard: names merged, sorted, then paged.
+    public func listQueues(prefix: String?, maxResults: Int?, nextToken: String?) async throws(QueueError)
+        -> QueueNamePage
+    {
+        var names: [String] = []
+        for shard in placement.shards {
+            guard let replica = replicas[shard] else { throw Self.notHosted }
+            names += try await Self.read(replica) { engine in engine.queueNames(prefix: prefix) }
+        }
+        return try QueueEngine.queueNamePage(names, maxResults: maxResults, nextToken: nextToken)
+    }
+}
+
+/// The replica table, set once after every replica exists; frames arriving before are dropped.
+private final class ReplicaTable: Sendable {
+    private let table = Mutex<[ShardID: ShardReplica]>([:])
+
+    func set(_ replicas: [ShardID: ShardReplica]) { table.withLock { $0 = replicas } }
+
+    func deliver(_ frame: PeerFrame, from peer: NodeID, logger: Logger) {
+        guard let replica = table.withLock({ $0[ShardID(frame.shard)] }) else { return }
+        do {
+            switch frame.kind {
+            case .raft:
+                let message = try RaftWireCodec.decodeMessage(frame.payload)
+                guard message.from == peer else {
+                    throw RaftWireError("message from \(message.from) on node \(peer)'s link")
+                }
+                replica.post(.raft(message))
+            case .forward:
+                replica.post(.forwarded(from: peer, try ProposalEnvelope.decodeBatch(frame.payload)))
+            case .forwardRejected:
+                replica.post(.forwardRejected(try ForwardRejection(decoding: frame.payload)))
+            case .hello, .ping:
+                break
+            }
+        } catch {
+            logger.warning("dropping a frame from node \(peer) for shard \(frame.shard): \(error)")
+        }
+    }
+}

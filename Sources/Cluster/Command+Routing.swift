@@ -1,0 +1,21 @@
+import QueueEngine
+
+extension Command {
+    /// The queue whose shard takes this command: the queue named, or the source queue of a move task.
+    /// Nil for commands every shard runs (advancing time) or that name no queue (cancelling a move task).
+    var queueName: String? {
+        switch self {
+        case .createQueue(let name, _, _), .deleteQueue(let name), .setQueueAttributes(let name, _),
+            .purgeQueue(let name), .tagQueue(let name, _), .untagQueue(let name, _),
+            .addPermission(let name, _, _, _), .removePermission(let name, _):
+            name
+        case .sendMessages(let name, _, _, _), .deleteMessages(let name, _, _),
+            .changeMessageVisibility(let name, _, _):
+            name
+        case .receiveMessages(let request): request.queueName
+        case .startMessageMoveTask(let sourceArn, _, _):
+            sourceArn.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? sourceArn
+        case .cancelMessageMoveTask, .advanceTime: nil
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import PeerTransport
+import QueueEngine
+import Raft
+
+/// What other threads hand a shard's drive thread.
+enum ShardInput: @unchecked Sendable {
+    // @unchecked: `read` carries a closure that runs on the drive thread against the engine; it is
+    // @Sendable, but `borrowing QueueEngine` parameters keep the compiler from proving it.
+
+    /// A Raft message from a peer.
+    case raft(Message)
+    /// A client's command, answered when its entry applies here.
+    case command(Command, CheckedContinuation<CommandResult, Never>)
+    /// A client's ReceiveMessage that may wait up to `waitSeconds` (nil: the queue's default) for a message.
+    case receive(ReceiveMessageRequest, waitSeconds: Int?, CheckedContinuation<CommandResult, Never>)
+    /// A linearizable read of the engine.
+    case read(ReadBody)
+    /// Commands another node forwarded to this one as the leader it believes in.
+    case forwarded(from: NodeID, [ProposalEnvelope])
+    /// The node this one forwarded commands to is not the leader.
+    case forwardRejected(ForwardRejection)
+    /// An engine snapshot finished encoding off the drive thread.
+    case snapshotEncoded(Snapshot)
+
+    var isClientRequest: Bool {
+        switch self {
+        case .command, .receive, .read: true
+        default: false
+        }
+    }
+
+    /// Answers a client input that will not be handled.
+    func refuse(_ error: QueueError) {
+        switch self {
+        case .command(_, let continuation), .receive(_, _, let continuation):
+            continuation.resume(returning: .failure(error))
+        case .read(let body): body(nil, error)
+        default: break
+        }
+    }
+}
+
+/// A read to run on the drive thread: given the engine once the read index is applied, or an error.
+typealias ReadBody = @Sendable (borrowing QueueEngine?, QueueError?) -> Void
+
+/// A command of this node's client, from proposal until its entry applies (or it times out).
+struct PendingProposal {
+    var command: Command
+    var envelope: ProposalEnvelope
+    var continuation: CheckedContinuation<CommandResult, Never>
+    /// When to give up, in wall-clock milliseconds.
+    var deadlineMilliseconds: Int64
+    /// For a long-polling receive: until when an empty result parks instead of answering.
+    var waitUntilMilliseconds: Int64?
+    var forwardAttempts = 0
+}
+
+/// A read waiting for its read index, then for that index to apply.
+struct PendingRead {
+    var run: ReadBody
+    var index: UInt64?
+    var deadlineMilliseconds: Int64
+}
+
+/// A long-polling receive parked until a message may be available or its wait ends.
+struct ParkedReceive {
+    var request: ReceiveMessageRequest
+    var continuation: CheckedContinuation<CommandResult, Never>
+    var waitUntilMilliseconds: Int64
+}

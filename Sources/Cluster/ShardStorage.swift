@@ -1,0 +1,86 @@
+import NIOCore
+import Raft
+import SegmentLog
+
+/// One shard's Raft storage on a `SegmentLog`: entries (their kind as the payload's first byte), hard
+/// state, and snapshots whose data is the membership followed by the engine snapshot.
+final class ShardStorage {
+    let log: SegmentLog
+
+    init(log: SegmentLog) {
+        self.log = log
+    }
+
+    /// What Raft needs to restart: hard state, newest snapshot, and every entry after it.
+    func load() throws -> PersistedState {
+        let stored = log.hardState
+        var persisted = PersistedState(
+            hardState: RaftHardState(term: stored.term, votedFor: stored.vote, commit: stored.commit))
+        if let snapshot = try log.loadSnapshot() {
+            persisted.snapshot = try Self.decodeSnapshot(snapshot)
+        }
+        var next = log.firstIndex
+        while next <= log.lastIndex {
+            let chunk = try log.entries(from: next, to: log.lastIndex + 1, bytesMax: 32 << 20)
+            for entry in chunk { persisted.entries.append(try Self.decodeEntry(entry)) }
+            next = (chunk.last?.index ?? log.lastIndex) + 1
+        }
+        if let snapshot = persisted.snapshot {
+            persisted.hardState.commit = max(persisted.hardState.commit, snapshot.index)
+        }
+        return persisted
+    }
+
+    /// Persists a Ready's snapshot, entries and hard state: one write and one fdatasync for the entries and
+    /// hard state together.
+    func persist(snapshot: Snapshot?, entries: [Entry], hardState: RaftHardState?) throws {
+        if let snapshot {
+            // A snapshot from the leader replaces the whole log: entries past it may conflict.
+            try log.saveSnapshot(LogSnapshot(index: snapshot.index, term: snapshot.term, data: Self.encode(snapshot)))
+            if log.lastIndex > snapshot.index { try log.truncate(after: snapshot.index) }
+            try log.compact(through: snapshot.index)
+        }
+        let stored = hardState.map { StoredHardState(term: $0.term, vote: $0.votedFor, commit: $0.commit) }
+        if !entries.isEmpty {
+            try log.append(entries.map(Self.encode), hardState: stored)
+        } else if let stored {
+            try log.setHardState(stored)
+        }
+    }
+
+    /// Saves a snapshot the node took itself and drops the log it covers.
+    func saveLocalSnapshot(_ snapshot: Snapshot) throws {
+        try log.saveSnapshot(LogSnapshot(index: snapshot.index, term: snapshot.term, data: Self.encode(snapshot)))
+        try log.compact(through: snapshot.index)
+    }
+
+    static func encode(_ entry: Entry) -> LogEntry {
+        var payload = [UInt8]()
+        payload.reserveCapacity(entry.data.count + 1)
+        payload.append(entry.kind.rawValue)
+        payload.append(contentsOf: entry.data)
+        return LogEntry(index: entry.index, term: entry.term, payload: payload)
+    }
+
+    static func decodeEntry(_ entry: LogEntry) throws -> Entry {
+        guard let first = entry.payload.first, let kind = EntryKind(rawValue: first) else {
+            throw RaftWireError("log entry \(entry.index) has no valid kind")
+        }
+        return Entry(term: entry.term, index: entry.index, kind: kind, data: Array(entry.payload.dropFirst()))
+    }
+
+    static func encode(_ snapshot: Snapshot) -> [UInt8] {
+        var buffer = ByteBuffer()
+        RaftWireCodec.write(snapshot.membership, to: &buffer)
+        buffer.writeBytes(snapshot.data)
+        return Array(buffer.readableBytesView)
+    }
+
+    static func decodeSnapshot(_ snapshot: LogSnapshot) throws -> Snapshot {
+        var buffer = ByteBuffer(bytes: snapshot.data)
+        let membership = try RaftWireCodec.readMembership(&buffer)
+        return Snapshot(
+            index: snapshot.index, term: snapshot.term, membership: membership,
+            data: buffer.readBytes(length: buffer.readableBytes) ?? [])
+    }
+}

@@ -1,0 +1,43 @@
+import Cluster
+import QueueEngine
+
+/// What the SQS handler needs from the node behind it: commands, long-polling receives and reads, each
+/// routed to the queue's state. `ClusterNode` provides it (a cluster of one node included); `QueueHost`,
+/// the in-memory host of one engine, too.
+public protocol QueueService: Sendable {
+    /// Applies a state-changing command; answers once it is durable under the node's policy.
+    func apply(_ command: Command) async -> CommandResult
+    /// ReceiveMessage, waiting up to `waitSeconds` (nil: the queue's ReceiveMessageWaitTimeSeconds).
+    func receive(_ request: ReceiveMessageRequest, waitSeconds: Int?) async -> CommandResult
+    /// Reads the state holding `queue`, reflecting every command acknowledged before the call.
+    func read<Result: Sendable>(
+        queue: String, _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
+    ) async throws(QueueError) -> Result
+    /// ListQueues over every queue of the node's account.
+    func listQueues(prefix: String?, maxResults: Int?, nextToken: String?) async throws(QueueError) -> QueueNamePage
+}
+
+extension ClusterNode: QueueService {}
+
+extension QueueHost: QueueService {
+    public func receive(_ request: ReceiveMessageRequest, waitSeconds: Int?) async -> CommandResult {
+        guard let wait = waitSeconds ?? peek({ engine in engine.receiveWaitTimeSeconds(request.queueName) }) else {
+            return .failure(QueueError(.queueDoesNotExist, "The specified queue does not exist."))
+        }
+        return wait > 0 ? await receive(request, waitSeconds: wait) : await apply(.receiveMessages(request))
+    }
+
+    public func read<Result: Sendable>(
+        queue: String, _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
+    ) async throws(QueueError) -> Result {
+        try await read(body)
+    }
+
+    public func listQueues(prefix: String?, maxResults: Int?, nextToken: String?) async throws(QueueError)
+        -> QueueNamePage
+    {
+        try await read { engine throws(QueueError) in
+            try engine.listQueues(prefix: prefix, maxResults: maxResults, nextToken: nextToken)
+        }
+    }
+}

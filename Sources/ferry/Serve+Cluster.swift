@@ -1,0 +1,102 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import Logging
+import PeerTransport
+import SegmentLog
+
+extension Serve {
+    /// The node's cluster settings: the config file, then flags. Without other nodes it is a cluster of one.
+    func clusterConfiguration(file: ClusterFile?, dataDir: String, logger: Logger) throws -> ClusterConfiguration {
+        let nodeID = nodeId ?? file?.nodeId ?? 1
+        var addresses: [UInt64: PeerAddress] = [:]
+        for (id, address) in file?.nodes ?? [:] {
+            guard let id = UInt64(id), id >= 1 else {
+                throw ValidationError("config node id '\(id)' is not a number ≥ 1")
+            }
+            addresses[id] = try ClusterFile.address(address, what: "node \(id)'s address")
+        }
+        for text in nodeAddresses {
+            let parts = text.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let id = UInt64(parts[0]), id >= 1 else {
+                throw ValidationError("--node takes ID=HOST:PORT, got '\(text)'")
+            }
+            addresses[id] = try ClusterFile.address(String(parts[1]), what: "--node \(id)")
+        }
+        var cluster: ClusterConfiguration
+        if addresses.keys.contains(where: { $0 != nodeID }) {
+            guard let own = addresses[nodeID] else {
+                throw ValidationError("node \(nodeID) is not among the nodes \(addresses.keys.sorted())")
+            }
+            let certs = self.certs ?? "certs"
+            func path(_ explicit: String?, _ name: String) -> String {
+                explicit ?? (certs as NSString).appendingPathComponent(name)
+            }
+            let tls = try PeerTLSMaterial(
+                caPath: path(file?.tlsCa, "ca.pem"), certificatePath: path(file?.tlsCert, "node-\(nodeID).pem"),
+                privateKeyPath: path(file?.tlsKey, "node-\(nodeID)-key.pem"))
+            let listen =
+                try peerListen.map { try ClusterFile.address($0, what: "--peer-listen") }
+                ?? file?.peerListen.map { try ClusterFile.address($0, what: "peer_listen") } ?? own
+            var peers = addresses
+            peers[nodeID] = nil
+            cluster = ClusterConfiguration(
+                dataDirectory: dataDir, receiptHandleKey: try ClusterKeyFile.read(path(file?.clusterKey, "cluster.key"))
+            )
+            cluster.transport = PeerTransportConfiguration(
+                nodeID: nodeID, clusterName: clusterName ?? file?.clusterName ?? "ferry", listen: listen, peers: peers,
+                tls: tls)
+            cluster.nodes = addresses.keys.sorted()
+        } else {
+            cluster = ClusterConfiguration(
+                dataDirectory: dataDir, receiptHandleKey: try ReceiptKey.load(dataDirectory: dataDir))
+            cluster.nodes = [nodeID]
+        }
+        cluster.nodeID = nodeID
+        // Alone, one shard: a dead-letter queue must share its source queue's shard (see the README).
+        cluster.shardCount = shards ?? file?.shards ?? (cluster.nodes.count == 1 ? 1 : 8)
+        try ShardCountFile.check(dataDirectory: dataDir, shardCount: cluster.shardCount)
+        cluster.replicationFactor = replicationFactor ?? file?.replicationFactor ?? 3
+        cluster.accountId = accountId
+        cluster.region = region
+        cluster.shard.snapshotEntries = UInt64(snapshotEvery)
+        switch fsync {
+        case "batch":
+            cluster.syncPolicy = .deferred
+            cluster.shard.syncIntervalMilliseconds = fsyncIntervalMs
+        case "never":
+            cluster.syncPolicy = .deferred
+        default:
+            cluster.syncPolicy = .always
+        }
+        do {
+            try cluster.validate()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return cluster
+    }
+}
+
+/// The shard count is fixed when a node's data is created: a queue's shard is a hash of its name modulo
+/// the count, so another count would lose every queue. `<data-dir>/shard-count` records it.
+enum ShardCountFile {
+    static func check(dataDirectory: String, shardCount: Int) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let path = (dataDirectory as NSString).appendingPathComponent("shard-count")
+        if let data = manager.contents(atPath: path) {
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let stored = Int(text) else { throw ValidationError("\(path) does not hold a shard count") }
+            guard stored == shardCount else {
+                throw ValidationError(
+                    "\(dataDirectory) was created with \(stored) shards; this start asks for \(shardCount) (pass --shards \(stored))"
+                )
+            }
+            return
+        }
+        guard manager.createFile(atPath: path, contents: Data("\(shardCount)\n".utf8)) else {
+            throw ValidationError("cannot write \(path)")
+        }
+    }
+}
