@@ -1,0 +1,236 @@
+"""Fault tests of a 3-node cluster: real `ferry serve` processes, real faults, boto3 load, whole history.
+
+Each test runs producers and consumers through boto3 against all three nodes while a fault hits the
+cluster, then drains the queue and checks that every acknowledged send was received at least once and
+that nothing was received that was never sent (lost / unexpected / duplicated counts are printed).
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+import cluster_support as cs
+import ferry_support as fs
+
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("FERRY_ENDPOINT")), reason="starts, kills and restarts its own cluster"
+)
+
+QUEUE = "orders"
+
+
+@pytest.fixture
+def cluster():
+    c = cs.LoopbackCluster(nodes=3, shards=4)
+    try:
+        print(c.up())
+        yield c
+    finally:
+        c.down()
+        shutil.rmtree(c.dir, ignore_errors=True)
+
+
+def start_load(cluster):
+    sqs = fs.make_sqs_client(cluster.endpoint(1))
+    url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+    path = url[url.index("/", len("http://")):]
+    return cs.Load(cluster.endpoints, path).start()
+
+
+@pytest.mark.ferry_timeout(240)
+def test_the_shard_leader_killed_mid_load_and_restarted_loses_nothing(cluster):
+    load = start_load(cluster)
+    time.sleep(2)
+    leader = cluster.leader_of(QUEUE)
+    cluster.kill9(leader)
+    killed_at = time.monotonic()
+    new_leader = cluster.leader_of(QUEUE, not_node=leader)
+    time.sleep(3)
+    served_without_it = load.acknowledged_between(killed_at, time.monotonic())
+    cluster.up(only=leader)
+    time.sleep(2)
+    load.finish(cluster.endpoints)
+    print(f"killed leader {leader}; node {new_leader} took over; {served_without_it} sends acknowledged meanwhile")
+    load.check(f"kill -9 of leader {leader}")
+    assert served_without_it > 0, "the two surviving nodes acknowledged nothing"
+
+
+@pytest.mark.ferry_timeout(240)
+def test_a_node_stopped_past_the_election_timeout_and_resumed_loses_nothing(cluster):
+    load = start_load(cluster)
+    time.sleep(2)
+    leader = cluster.leader_of(QUEUE)
+    cluster.signal(leader, signal.SIGSTOP)
+    stopped_at = time.monotonic()
+    try:
+        new_leader = cluster.leader_of(QUEUE, not_node=leader)
+        time.sleep(max(0.0, cs.ELECTION_SECONDS * 2 - (time.monotonic() - stopped_at)))
+        served_while_stopped = load.acknowledged_between(stopped_at, time.monotonic())
+    finally:
+        cluster.signal(leader, signal.SIGCONT)
+    stopped_for = time.monotonic() - stopped_at
+    time.sleep(3)
+    load.finish(cluster.endpoints)
+    print(f"stopped leader {leader} for {stopped_for:.1f}s; node {new_leader} led meanwhile; "
+          f"{served_while_stopped} sends acknowledged meanwhile")
+    load.check(f"SIGSTOP of leader {leader}")
+    assert served_while_stopped > 0, "nothing was acknowledged while the old leader was stopped"
+
+
+@pytest.mark.ferry_timeout(240)
+def test_all_nodes_restarted_at_once_lose_nothing(cluster):
+    load = start_load(cluster)
+    time.sleep(2)
+    for node in (1, 2, 3):
+        cluster.signal(node, signal.SIGKILL)
+    for node in (1, 2, 3):
+        pid = cluster.pid(node)
+        deadline = time.monotonic() + 10
+        while cs.process_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    cluster.up()
+    time.sleep(2)
+    load.finish(cluster.endpoints)
+    load.check("kill -9 of all three nodes, then restart")
+
+
+# --------------------------------------------------------------------------- partition (network namespaces)
+
+
+def _ip(*args, check=True):
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check, timeout=20)
+
+
+def _netns_usable():
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        return False
+    name = f"ferryprobe{os.getpid() % 100000}"
+    ok = _ip("netns", "add", name, check=False).returncode == 0
+    if ok:
+        _ip("netns", "del", name, check=False)
+    return ok
+
+
+class NamespaceCluster:
+    """Three nodes, each in its own network namespace on a bridge: 10.77.N.1..3, the test at .254."""
+
+    def __init__(self):
+        self.binary = fs.resolve_ferry_bin()
+        self.tag = os.getpid() % 10000
+        self.subnet = f"10.{77 + self.tag % 100}.{self.tag // 100 % 250}"
+        self.bridge = f"fbr{self.tag}"
+        self.dir = os.path.abspath(__import__("tempfile").mkdtemp(prefix="ferry-netns-"))
+        self.procs = {}
+
+    def address(self, node):
+        return f"{self.subnet}.{node}"
+
+    def endpoint(self, node):
+        return f"http://{self.address(node)}:9324"
+
+    def host_link(self, node):
+        return f"fv{self.tag}h{node}"
+
+    def namespace(self, node):
+        return f"ferry{self.tag}n{node}"
+
+    def setup(self):
+        _ip("link", "add", self.bridge, "type", "bridge")
+        _ip("addr", "add", f"{self.subnet}.254/24", "dev", self.bridge)
+        _ip("link", "set", self.bridge, "up")
+        for node in (1, 2, 3):
+            ns, host, inner = self.namespace(node), self.host_link(node), f"fv{self.tag}n{node}"
+            _ip("netns", "add", ns)
+            _ip("link", "add", host, "type", "veth", "peer", "name", inner)
+            _ip("link", "set", inner, "netns", ns)
+            _ip("link", "set", host, "master", self.bridge)
+            _ip("link", "set", host, "up")
+            _ip("netns", "exec", ns, "ip", "addr", "add", f"{self.address(node)}/24", "dev", inner)
+            _ip("netns", "exec", ns, "ip", "link", "set", inner, "up")
+            _ip("netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        certs = os.path.join(self.dir, "certs")
+        subprocess.run([self.binary, "certs", "--dir", certs, "--nodes", "3", "--host", self.subnet + ".1"],
+                       check=True, capture_output=True, timeout=60)
+        nodes = ",".join(f'"{n}": "{self.address(n)}:9700"' for n in (1, 2, 3))
+        for node in (1, 2, 3):
+            with open(os.path.join(self.dir, f"node-{node}.json"), "w") as f:
+                f.write(
+                    f'{{"cluster_name": "netns", "node_id": {node}, "nodes": {{{nodes}}}, '
+                    f'"data_dir": "{self.dir}/node-{node}", "host": "{self.address(node)}", "port": 9324, '
+                    f'"shards": 4, "tls_ca": "{certs}/ca.pem", "tls_cert": "{certs}/node-{node}.pem", '
+                    f'"tls_key": "{certs}/node-{node}-key.pem", "cluster_key": "{certs}/cluster.key"}}')
+        for node in (1, 2, 3):
+            log = open(os.path.join(self.dir, f"node-{node}.log"), "w")
+            self.procs[node] = subprocess.Popen(
+                ["ip", "netns", "exec", self.namespace(node), self.binary, "serve", "--config",
+                 os.path.join(self.dir, f"node-{node}.json"), "--credentials", fs.CREDENTIALS_ARG],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        for node in (1, 2, 3):
+            sqs = fs.make_sqs_client(self.endpoint(node), connect_timeout=1, read_timeout=5)
+            while True:
+                try:
+                    sqs.list_queues()
+                    break
+                except Exception:
+                    assert time.monotonic() < deadline, f"node {node} does not serve:\n{self.logs()}"
+                    time.sleep(0.2)
+
+    def log_paths(self):
+        return [os.path.join(self.dir, f"node-{n}.log") for n in (1, 2, 3)]
+
+    def logs(self):
+        return "\n".join(open(p, errors="replace").read()[-3000:] for p in self.log_paths() if os.path.exists(p))
+
+    def teardown(self):
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        for node in (1, 2, 3):
+            _ip("link", "del", self.host_link(node), check=False)
+            _ip("netns", "del", self.namespace(node), check=False)
+        _ip("link", "del", self.bridge, check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.mark.ferry_timeout(240)
+@pytest.mark.skipif(not _netns_usable(), reason="needs root and network namespaces (ip netns) for a real partition")
+def test_a_partition_that_isolates_the_leader_loses_nothing():
+    cluster = NamespaceCluster()
+    try:
+        cluster.setup()
+        sqs = fs.make_sqs_client(cluster.endpoint(1))
+        url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+        path = url[url.index("/", len("http://")):]
+        endpoints = [cluster.endpoint(n) for n in (1, 2, 3)]
+        load = cs.Load(endpoints, path).start()
+        time.sleep(2)
+        shard = cs.shard_of(QUEUE, 4)
+        leader = cs.wait_for_leader(cluster.log_paths(), shard)
+        _ip("link", "set", cluster.host_link(leader), "down")  # the leader hears nobody, nobody hears it
+        cut_at = time.monotonic()
+        try:
+            new_leader = cs.wait_for_leader(cluster.log_paths(), shard, not_node=leader)
+            time.sleep(3)
+            served_during = load.acknowledged_between(cut_at, time.monotonic())
+        finally:
+            _ip("link", "set", cluster.host_link(leader), "up")
+        cut_for = time.monotonic() - cut_at
+        time.sleep(3)
+        survivors = [cluster.endpoint(n) for n in (1, 2, 3) if n != leader]
+        load.finish(survivors)
+        print(f"isolated leader {leader} for {cut_for:.1f}s; node {new_leader} led meanwhile; "
+              f"{served_during} sends acknowledged meanwhile")
+        load.check(f"partition isolating leader {leader}")
+        assert served_during > 0, "the majority side acknowledged nothing during the partition"
+    finally:
+        cluster.teardown()
