@@ -177,6 +177,7 @@ let package = Package(
             dependencies: [
                 "Cluster",
                 "PeerTransport",
+                "Placement",
                 "QueueEngine",
                 "Raft",
                 "SegmentLog",

@@ -44,8 +44,23 @@ public final class ClusterNode: Sendable {
         for shard in placement.shards(hostedBy: configuration.nodeID) {
             let directory = (configuration.dataDirectory as NSString).appendingPathComponent("shard-\(shard.rawValue)")
             let log: SegmentLog
+            var repair = false
             do {
                 log = try SegmentLog.open(directory: directory, fileSystem: configuration.fileSystem, options: options)
+            } catch .corrupt(let file, let offset, let reason) where placement.replicas(of: shard).count > 1 {
+                // Peers hold what the damage took: keep the valid prefix and re-fetch the rest before voting.
+                logger.error(
+                    "\(shard): corrupt log file \(file) at byte \(offset) (\(reason)); cutting it there and repairing from peers"
+                )
+                var salvage = options
+                salvage.salvageDamage = true
+                do {
+                    log = try SegmentLog.open(
+                        directory: directory, fileSystem: configuration.fileSystem, options: salvage)
+                } catch {
+                    throw ClusterError(description: "cannot open the log of \(shard) in \(directory): \(error)")
+                }
+                repair = true
             } catch {
                 throw ClusterError(description: "cannot open the log of \(shard) in \(directory): \(error)")
             }
@@ -63,7 +78,8 @@ public final class ClusterNode: Sendable {
                     settings: configuration.shard, raftConfiguration: raftConfiguration,
                     seed: UInt64(UInt32.random(in: 0...UInt32.max)) << 32 | UInt64(shard.rawValue),
                     logger: logger,
-                    send: { peer, frames in transport?.send(frames, to: peer) ?? false }, onFatal: onFatal)
+                    send: { peer, frames in transport?.send(frames, to: peer) ?? false }, onFatal: onFatal,
+                    repair: repair)
             } catch {
                 log.close()
                 throw ClusterError(description: "cannot restore \(shard) from \(directory): \(error)")

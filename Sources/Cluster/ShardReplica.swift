@@ -57,12 +57,13 @@ final class ShardReplica: @unchecked Sendable {
     var isSnapshotting = false
     var failed = false
     var lastSyncMilliseconds: Int64 = 0
+    var isRepairLogged = false
 
     init(
         shard: ShardID, nodeID: NodeID, voters: Set<NodeID>, storage: ShardStorage,
         engineConfiguration: QueueEngineConfiguration, settings: ShardSettings, raftConfiguration: RaftConfiguration,
         seed: UInt64, logger: Logger, send: @escaping @Sendable (NodeID, [PeerFrame]) -> Bool,
-        onFatal: @escaping @Sendable (String) -> Void
+        onFatal: @escaping @Sendable (String) -> Void, repair: Bool = false
     ) throws {
         self.shard = shard
         self.nodeID = nodeID
@@ -82,6 +83,10 @@ final class ShardReplica: @unchecked Sendable {
         self.raft = Raft(
             configuration: raftConfiguration, membership: Membership(voters: voters), persisted: persisted, seed: seed)
         self.lastStampMilliseconds = engine.clock
+        if repair {
+            raft.beginRepair()
+            isRepairLogged = true
+        }
         logger.info(
             "\(shard): restored snapshot at \(persisted.snapshot?.index ?? 0), \(persisted.entries.count) log entries, term \(persisted.hardState.term)"
         )
@@ -192,6 +197,10 @@ final class ShardReplica: @unchecked Sendable {
             sendMessages(ready.messages)
             for entry in ready.committedEntries { apply(entry) }
             raft.advance(ready)
+            if isRepairLogged && !raft.isRepairing {
+                isRepairLogged = false
+                logger.notice("\(shard): repair complete at commit index \(raft.commitIndex); voting again")
+            }
             if let soft = ready.softState { leadershipChanged(soft) }
             for state in ready.readStates { readIndexReady(state) }
             serveReads()

@@ -28,6 +28,9 @@ final class ShardStorage {
         if let snapshot = persisted.snapshot {
             persisted.hardState.commit = max(persisted.hardState.commit, snapshot.index)
         }
+        // A salvaged log may end before the commit index it had recorded: repair re-fetches the rest.
+        let lastIndex = persisted.entries.last?.index ?? persisted.snapshot?.index ?? 0
+        persisted.hardState.commit = min(persisted.hardState.commit, lastIndex)
         return persisted
     }
 

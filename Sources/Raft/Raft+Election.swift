@@ -114,7 +114,8 @@ extension Raft {
     mutating func handleVoteRequest(_ message: Message) {
         let isPreVote = message.kind == .preVote
         let canVote =
-            votedFor == message.from || (votedFor == 0 && leader == 0) || (isPreVote && message.term > term)
+            !isRepairing
+            && (votedFor == message.from || (votedFor == 0 && leader == 0) || (isPreVote && message.term > term))
         let upToDate = log.isUpToDate(lastIndex: message.index, lastTerm: message.logTerm)
         if canVote && upToDate {
             // A granted pre-vote carries the term it was asked for, so the candidate can count it.

@@ -16,7 +16,8 @@ extension Raft {
         send(
             Message(
                 kind: .appendResponse, from: 0, to: message.from, logTerm: log.term(at: hintIndex) ?? 0,
-                index: message.index, reject: true, rejectHint: hintIndex))
+                index: message.index, reject: true, rejectHint: hintIndex,
+                context: isRepairing ? repairContext : []))
     }
 
     mutating func handleHeartbeat(_ message: Message) {

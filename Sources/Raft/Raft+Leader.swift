@@ -103,6 +103,15 @@ extension Raft {
     mutating func handleAppendResponse(_ message: Message) {
         guard var peer = progress[message.from] else { return }
         peer.recentActive = true
+        if message.reject && message.context == repairContext && message.rejectHint < peer.match {
+            // The follower lost entries it had acknowledged (a damaged log cut back): start over from
+            // where its log now ends instead of taking the rejection for a stale one.
+            peer.match = message.rejectHint
+            peer.becomeProbe()
+            progress[message.from] = peer
+            sendAppend(to: message.from)
+            return
+        }
         if message.reject {
             // Fast backtracking: skip every entry of the follower's conflicting term at once.
             let hint = log.lastIndex(atOrBefore: message.rejectHint, withTermAtMost: message.logTerm)

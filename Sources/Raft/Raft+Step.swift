@@ -20,6 +20,7 @@ extension Raft {
             case .follower: stepFollower(message)
             }
         }
+        advanceRepair(after: message)
     }
 
     /// Decides what a message of a higher term does; false when it is to be ignored.

@@ -59,6 +59,10 @@ public struct Raft: Sendable {
     var deferredReads: [(from: NodeID, context: [UInt8])] = []
     var readStates: [ReadState] = []
     var previousSoftState: SoftState
+    /// True while the replica re-fetches entries its damaged log lost (see `beginRepair()`).
+    public internal(set) var isRepairing = false
+    /// The commit index repair must reach; 0 until a leader names it.
+    public internal(set) var repairTargetIndex: UInt64 = 0
     var previousHardState: HardState
 
     /// A ReadIndex request waiting for a quorum of heartbeat acknowledgements.
@@ -106,7 +110,7 @@ public struct Raft: Sendable {
     }
 
     /// True when this node may campaign: it is a voter.
-    var isPromotable: Bool { membership.allVoters.contains(configuration.id) }
+    var isPromotable: Bool { membership.allVoters.contains(configuration.id) && !isRepairing }
 
     /// Queues a message with this node's id and (unless set) term.
     mutating func send(_ message: Message) {

@@ -77,6 +77,11 @@ public struct SegmentLogOptions: Sendable, Equatable {
     /// The most bytes of recently appended entries kept in memory for reads. Default 8 MiB.
     public var tailCacheBytesMax = 8 << 20
     public var syncPolicy = LogSyncPolicy.always
+    /// On open, keep the valid records before damage in a segment instead of refusing to open: the damaged
+    /// segment is cut at the first bad record and later segments are renamed `*.damaged`. For a replica
+    /// that can re-fetch what was cut from its peers; `SegmentLog.salvagedDamage` says what was found.
+    /// Default false: damage refuses the open.
+    public var salvageDamage = false
 
     public init() {}
 

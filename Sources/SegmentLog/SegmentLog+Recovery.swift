@@ -12,7 +12,16 @@ extension SegmentLog {
             try log.recoverSnapshots(names)
             let sequences = names.compactMap(SegmentFile.sequence(fromName:)).sorted()
             for (position, sequence) in sequences.enumerated() {
-                try log.recoverSegment(sequence: sequence, isLast: position == sequences.count - 1)
+                do {
+                    try log.recoverSegment(sequence: sequence, isLast: position == sequences.count - 1)
+                } catch SegmentLogError.corrupt(let file, let offset, let reason)
+                    where options.salvageDamage && offset >= SegmentFile.headerByteCount
+                {
+                    try log.salvage(
+                        sequence: sequence, validEnd: offset, later: Array(sequences[(position + 1)...]),
+                        damage: .corrupt(file: file, offset: offset, reason: reason))
+                    break
+                }
             }
             // What a crash left unsynced (a tail in the page cache, a file or rename whose directory entry was
             // never synced) is served from now on, so make it durable first: otherwise a later segment or
@@ -38,6 +47,23 @@ extension SegmentLog {
                 reason: "entries start at \(storedFirst) but the snapshot ends at \(log.snapshotIndex)")
         }
         return log
+    }
+
+    /// Keeps the records of segment `sequence` before `validEnd` (already replayed into the index), cuts the
+    /// rest, and renames every later segment `*.damaged` so that nothing after the damage is served.
+    private func salvage(sequence: UInt64, validEnd: Int, later: [UInt64], damage: SegmentLogError) throws {
+        let name = SegmentFile.name(sequence: sequence)
+        let file = try fileSystem.openFile(fileSystem.path(directory, name), create: false)
+        try file.truncate(to: validEnd)
+        try file.synchronize()
+        segments.append(SegmentFile(sequence: sequence, name: name, file: file, size: validEnd))
+        for laterSequence in later {
+            let laterName = SegmentFile.name(sequence: laterSequence)
+            try fileSystem.rename(
+                fileSystem.path(directory, laterName), to: fileSystem.path(directory, laterName + ".damaged"))
+        }
+        try fileSystem.synchronizeDirectory(directory)
+        salvagedDamage = damage
     }
 
     /// Replays one segment file into the index.

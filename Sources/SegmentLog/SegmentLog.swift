@@ -19,6 +19,8 @@ public final class SegmentLog {
     public let options: SegmentLogOptions
     let fileSystem: any FileSystem
     var segments: [SegmentFile] = []
+    /// The damage cut away on open under `salvageDamage` (nil when the log was intact).
+    public internal(set) var salvagedDamage: SegmentLogError?
     var index = LogIndex()
     /// The snapshot the log starts after; (0, 0) before any.
     public internal(set) var snapshotIndex: UInt64 = 0

@@ -3,7 +3,9 @@ import Logging
 import NIOCore
 import NIOPosix
 import PeerTransport
+import Placement
 import QueueEngine
+import SegmentLog
 import Synchronization
 import TestSupport
 import Testing
@@ -17,6 +19,7 @@ import Testing
 
     final class Harness: Sendable {
         let ports: [UInt64: Int]
+        let settings = Mutex<UInt64>(100_000)
         let fileSystems: [UInt64: FakeFileSystem]
         let nodes = Mutex<[UInt64: ClusterNode]>([:])
 
@@ -38,6 +41,11 @@ import Testing
             self.fileSystems = fileSystems
         }
 
+        var snapshotEntries: UInt64 {
+            get { settings.withLock { $0 } }
+            set { settings.withLock { $0 = newValue } }
+        }
+
         func configuration(_ id: UInt64) throws -> ClusterConfiguration {
             var configuration = ClusterConfiguration(
                 dataDirectory: "/node-\(id)", receiptHandleKey: ClusterNodeTests.key)
@@ -45,8 +53,9 @@ import Testing
             configuration.nodes = ports.keys.sorted()
             configuration.shardCount = 2
             configuration.fileSystem = fileSystems[id]!
-            configuration.shard.tickMilliseconds = 20
-            configuration.shard.proposalTimeoutMilliseconds = 3_000
+            configuration.shard.tickMilliseconds = 50
+            configuration.shard.proposalTimeoutMilliseconds = 5_000
+            configuration.shard.snapshotEntries = snapshotEntries
             var peers: [UInt64: PeerAddress] = [:]
             for (peer, port) in ports where peer != id { peers[peer] = PeerAddress(host: "127.0.0.1", port: port) }
             let issued = try ClusterNodeTests.authority.issueNodeCertificate(nodeID: id, hosts: ["127.0.0.1"])
@@ -64,7 +73,8 @@ import Testing
 
         func start(_ id: UInt64) async throws {
             var logger = Logger(label: "node-\(id)")
-            logger.logLevel = .error
+            logger.logLevel =
+                ProcessInfo.processInfo.environment["FERRY_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
             let node = try ClusterNode(
                 configuration: try configuration(id), group: MultiThreadedEventLoopGroup.singleton, logger: logger,
                 onFatal: { reason in Issue.record("node \(id) failed: \(reason)") })
@@ -85,7 +95,7 @@ import Testing
     }
 
     /// Retries a command until it stops answering ServiceUnavailable (an election in progress).
-    static func eventually(_ node: ClusterNode, _ command: Command, seconds: Double = 10) async -> CommandResult {
+    static func eventually(_ node: ClusterNode, _ command: Command, seconds: Double = 60) async -> CommandResult {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
             let result = await node.apply(command)
@@ -111,11 +121,9 @@ import Testing
     @Test func anyNodeTakesAnyRequestAndEveryReplicaAgrees() async throws {
         let harness = try Harness(count: 3)
         for id in [1, 2, 3] as [UInt64] { try await harness.start(id) }
-        guard
-            case .queueCreated = await Self.eventually(
-                harness.node(1), .createQueue(name: "q", attributes: [:], tags: [:]))
-        else {
-            Issue.record("create failed")
+        let created = await Self.eventually(harness.node(1), .createQueue(name: "q", attributes: [:], tags: [:]))
+        guard case .queueCreated = created else {
+            Issue.record("create failed: \(created)")
             return await harness.stopAll()
         }
         for index in 0..<30 {
@@ -167,7 +175,7 @@ import Testing
         }
         try await harness.start(leader)
         // The restarted node restores from its disk and catches up on what it missed.
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         var count = 0
         while Date() < deadline {
             count =
@@ -176,6 +184,77 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(count == 20)
+        await harness.stopAll()
+    }
+
+    @Test func aReplicaThatMissedCompactedEntriesCatchesUpBySnapshot() async throws {
+        let harness = try Harness(count: 3)
+        harness.snapshotEntries = 40
+        for id in [1, 2, 3] as [UInt64] { try await harness.start(id) }
+        _ = await Self.eventually(harness.node(1), .createQueue(name: "q", attributes: [:], tags: [:]))
+        let leader = harness.node(1).leader(ofQueue: "q")
+        let lagging: UInt64 = leader == 3 ? 2 : 3
+        await harness.stop(lagging)
+        let others = [1, 2, 3].map(UInt64.init).filter { $0 != lagging }
+        for index in 0..<150 {
+            let result = await Self.eventually(harness.node(others[index % 2]), Self.send("m\(index)"))
+            guard case .sent = result else {
+                Issue.record("send \(index): \(result)")
+                break
+            }
+        }
+        // The survivors snapshotted and compacted their logs past what the stopped node has.
+        let directory = "/node-\(leader)/shard-\(harness.node(leader).placement.shard(forQueue: "q").rawValue)"
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let names = (try? harness.fileSystems[leader]!.contentsOfDirectory(directory)) ?? []
+            if names.contains(where: { $0.hasSuffix(".snap") }) { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try harness.fileSystems[leader]!.contentsOfDirectory(directory).contains { $0.hasSuffix(".snap") })
+        try await harness.start(lagging)
+        var count = 0
+        while Date() < deadline.addingTimeInterval(60) {
+            count =
+                (try? await harness.node(lagging).read(queue: "q") { engine in engine.availableMessageCount("q") }) ?? 0
+            if count == 150 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(count == 150, "the restarted node holds \(count) of 150 messages")
+        let lagDirectory = "/node-\(lagging)/shard-\(harness.node(leader).placement.shard(forQueue: "q").rawValue)"
+        #expect(try harness.fileSystems[lagging]!.contentsOfDirectory(lagDirectory).contains { $0.hasSuffix(".snap") })
+        await harness.stopAll()
+    }
+
+    @Test func aReplicaWithACorruptLogRepairsFromItsPeers() async throws {
+        let harness = try Harness(count: 3)
+        for id in [1, 2, 3] as [UInt64] { try await harness.start(id) }
+        _ = await Self.eventually(harness.node(1), .createQueue(name: "q", attributes: [:], tags: [:]))
+        for index in 0..<30 { _ = await Self.eventually(harness.node(1), Self.send("m\(index)")) }
+        let leader = harness.node(1).leader(ofQueue: "q")
+        let damaged: UInt64 = leader == 3 ? 2 : 3
+        let shard = harness.node(1).placement.shard(forQueue: "q").rawValue
+        await harness.stop(damaged)
+        let segment = "/node-\(damaged)/shard-\(shard)/segment-00000000000000000001.log"
+        let size = harness.fileSystems[damaged]!.contents(segment)!.count
+        harness.fileSystems[damaged]!.flipBit(path: segment, byteOffset: size / 2, bit: 5)
+        harness.fileSystems[damaged]!.restart()
+        // It starts (cut back to its valid prefix), then re-fetches the rest from the leader.
+        try await harness.start(damaged)
+        let deadline = Date().addingTimeInterval(60)
+        var count = 0
+        while Date() < deadline {
+            count =
+                (try? await harness.node(damaged).read(queue: "q") { engine in engine.availableMessageCount("q") }) ?? 0
+            if count == 30 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(count == 30)
+        #expect(try harness.fileSystems[damaged]!.contentsOfDirectory("/node-\(damaged)/shard-\(shard)").count > 0)
+        // New writes reach it as a normal follower again.
+        for index in 30..<35 { _ = await Self.eventually(harness.node(damaged), Self.send("m\(index)")) }
+        let total = try await harness.node(damaged).read(queue: "q") { engine in engine.availableMessageCount("q") }
+        #expect(total == 35)
         await harness.stopAll()
     }
 }

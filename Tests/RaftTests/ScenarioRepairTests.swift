@@ -1,0 +1,56 @@
+import Raft
+import Testing
+
+/// A replica whose damaged log was cut back neither campaigns nor votes until it caught up.
+@Suite struct ScenarioRepairTests {
+    static func node(_ id: NodeID, persisted: PersistedState = PersistedState()) -> Raft {
+        var configuration = RaftConfiguration(id: id)
+        configuration.preVote = false
+        configuration.checkQuorum = false
+        return Raft(
+            configuration: configuration, membership: Membership(voters: [1, 2, 3]), persisted: persisted, seed: 7)
+    }
+
+    @Test func aRepairingReplicaNeverCampaigns() {
+        var raft = Self.node(1)
+        raft.beginRepair()
+        for _ in 0..<200 { raft.tick() }
+        let ready = raft.ready()
+        #expect(ready.messages.isEmpty)
+        #expect(raft.role == .follower)
+    }
+
+    @Test func aRepairingReplicaRefusesVotesUntilItCaughtUpWithTheLeader() {
+        var raft = Self.node(1)
+        raft.beginRepair()
+        raft.step(Message(kind: .vote, from: 2, to: 1, term: 5, logTerm: 4, index: 100))
+        var ready = raft.ready()
+        #expect(ready.messages.map(\.reject) == [true])
+        raft.advance(ready)
+        // The leader (node 3, term 6) sends entries 1…3 committed through 3.
+        let entries = (1...3).map { Entry(term: 6, index: UInt64($0), data: [UInt8($0)]) }
+        raft.step(Message(kind: .append, from: 3, to: 1, term: 6, logTerm: 0, index: 0, entries: entries, commit: 3))
+        #expect(raft.repairTargetIndex == 3)
+        #expect(!raft.isRepairing, "caught up: committed 3 of 3")
+        ready = raft.ready()
+        raft.advance(ready)
+        // Voting again: a later candidate with an up-to-date log gets the vote.
+        raft.step(Message(kind: .vote, from: 2, to: 1, term: 7, logTerm: 6, index: 3))
+        ready = raft.ready()
+        #expect(ready.messages.last?.kind == .voteResponse)
+        #expect(ready.messages.last?.reject == false)
+    }
+
+    @Test func repairWaitsForTheCommitIndexTheLeaderFirstNamed() {
+        var raft = Self.node(2)
+        raft.beginRepair()
+        // The leader's first append names commit 10 but carries only entries 1…4.
+        let first = (1...4).map { Entry(term: 2, index: UInt64($0)) }
+        raft.step(Message(kind: .append, from: 1, to: 2, term: 2, logTerm: 0, index: 0, entries: first, commit: 10))
+        #expect(raft.isRepairing)
+        #expect(raft.repairTargetIndex == 10)
+        let rest = (5...10).map { Entry(term: 2, index: UInt64($0)) }
+        raft.step(Message(kind: .append, from: 1, to: 2, term: 2, logTerm: 2, index: 4, entries: rest, commit: 10))
+        #expect(!raft.isRepairing)
+    }
+}

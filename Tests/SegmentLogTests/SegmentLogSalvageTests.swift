@@ -1,0 +1,72 @@
+import SegmentLog
+import TestSupport
+import Testing
+
+/// Opening with `salvageDamage`: what is valid before the damage is kept, nothing after it is served.
+@Suite struct SegmentLogSalvageTests {
+    static let first = "/log/segment-00000000000000000001.log"
+
+    /// Three batches in a first segment, then two more segments of two batches each.
+    func prepared(_ fileSystem: FakeFileSystem) throws -> [[LogEntry]] {
+        let log = try openLog(fileSystem) { $0.segmentBytesMax = 4_096 }
+        var batches: [[LogEntry]] = []
+        var next: UInt64 = 1
+        for batch in 0..<9 {
+            let entries = makeEntries(next, count: 5, term: 1, bytes: 150)
+            try log.append(entries, hardState: HardState(term: 1, vote: 1, commit: next + 4))
+            batches.append(entries)
+            next += 5
+            _ = batch
+        }
+        log.close()
+        return batches
+    }
+
+    @Test func damageInAnEarlierSegmentKeepsTheValidPrefixAndSetsLaterSegmentsAside() throws {
+        let fileSystem = FakeFileSystem()
+        let batches = try prepared(fileSystem)
+        let names = try fileSystem.contentsOfDirectory("/log").filter { $0.hasPrefix("segment-") }.sorted()
+        #expect(names.count >= 2, "\(names)")
+        let firstBytes = fileSystem.contents(Self.first)!.count
+        // Damage the last record of the first segment.
+        fileSystem.flipBit(path: Self.first, byteOffset: firstBytes - 20, bit: 3)
+        fileSystem.restart()
+        #expect(throws: SegmentLogError.self) { try openLog(fileSystem) { $0.segmentBytesMax = 4_096 } }
+        let log = try openLog(fileSystem) {
+            $0.segmentBytesMax = 4_096
+            $0.salvageDamage = true
+        }
+        guard case .corrupt(let file, let offset, _)? = log.salvagedDamage else {
+            Issue.record("no damage reported")
+            return
+        }
+        #expect(file == "segment-00000000000000000001.log")
+        #expect(offset < firstBytes - 20)
+        let kept = try allEntries(log)
+        #expect(!kept.isEmpty)
+        #expect(kept == Array(batches.joined().prefix(kept.count)), "a prefix of what was written")
+        #expect(kept.count < 45)
+        let after = try fileSystem.contentsOfDirectory("/log")
+        #expect(after.filter { $0.hasSuffix(".damaged") }.count == names.count - 1)
+        // The salvaged log takes new appends where it ends, and reopens cleanly.
+        let next = log.lastIndex + 1
+        try log.append(makeEntries(next, count: 2, term: 2), hardState: HardState(term: 2, vote: 3, commit: next))
+        log.close()
+        fileSystem.restart()
+        let reopened = try openLog(fileSystem) { $0.segmentBytesMax = 4_096 }
+        #expect(reopened.lastIndex == next + 1)
+        #expect(reopened.salvagedDamage == nil)
+    }
+
+    @Test func anIntactLogReportsNoDamage() throws {
+        let fileSystem = FakeFileSystem()
+        _ = try prepared(fileSystem)
+        fileSystem.restart()
+        let log = try openLog(fileSystem) {
+            $0.segmentBytesMax = 4_096
+            $0.salvageDamage = true
+        }
+        #expect(log.salvagedDamage == nil)
+        #expect(log.lastIndex == 45)
+    }
+}
