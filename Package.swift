@@ -144,6 +144,7 @@ let package = Package(
         .testTarget(
             name: "FerryBenchTests",
             dependencies: [
+                "Cluster",
                 "FerryBench",
                 "QueueEngine",
                 "SQSFrontend",
@@ -196,6 +197,7 @@ let package = Package(
         .testTarget(
             name: "SQSFrontendTests",
             dependencies: [
+                "Cluster",
                 "SQSFrontend",
                 "SegmentLog",
                 "TestSupport",

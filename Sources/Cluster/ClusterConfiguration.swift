@@ -33,6 +33,19 @@ public struct ClusterConfiguration: Sendable {
         self.receiptHandleKey = receiptHandleKey
     }
 
+    /// A node alone whose logs live in memory: the same path as a durable node, nothing kept on disk.
+    public static func inMemory(
+        receiptHandleKey: [UInt8], accountId: String = "000000000000", region: String = "us-east-1"
+    ) -> ClusterConfiguration {
+        var configuration = ClusterConfiguration(dataDirectory: "/memory", receiptHandleKey: receiptHandleKey)
+        configuration.shardCount = 1
+        configuration.accountId = accountId
+        configuration.region = region
+        configuration.syncPolicy = .deferred
+        configuration.fileSystem = MemoryFileSystem()
+        return configuration
+    }
+
     /// The placement of shards over the nodes.
     public func placement() throws(ClusterError) -> Placement {
         do {

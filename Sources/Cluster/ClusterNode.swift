@@ -91,8 +91,27 @@ public final class ClusterNode: Sendable {
 
     /// Starts the shard threads and the peer links.
     public func start() async throws {
-        for replica in replicas.values { replica.start() }
+        startShards()
         try await transport?.start()
+    }
+
+    /// Starts the shard threads only (a node without peers needs nothing else); idempotent.
+    public func startShards() {
+        for replica in replicas.values { replica.start() }
+    }
+
+    /// Receivers parked on this node right now, waiting for a message.
+    public var parkedReceiveCount: Int {
+        replicas.values.reduce(0) { $0 + $1.statistics.withLock { $0.parkedReceives } }
+    }
+
+    /// ReceiveMessage commands proposed so far (a parked receiver proposes none until woken).
+    public var receiveProposalCount: Int {
+        replicas.values.reduce(0) { $0 + $1.statistics.withLock { $0.receiveProposals } }
+    }
+
+    deinit {
+        for replica in replicas.values { replica.stop() }
     }
 
     /// Stops the peer links and the shard threads (pending requests get ServiceUnavailable).

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import QueueEngine
 import Raft
+import Synchronization
 
 extension ShardReplica {
     /// Applies one committed entry to the engine and answers its client if it was proposed here.
@@ -70,6 +71,7 @@ extension ShardReplica {
         parked[request.queueName, default: [:]][id] = ParkedReceive(
             request: request, continuation: continuation, waitUntilMilliseconds: waitUntil)
         parkedCount += 1
+        statistics.withLock { $0.parkedReceives = parkedCount }
     }
 
     /// After a command that may make messages available, re-proposes the receives parked on its queue.
@@ -87,13 +89,24 @@ extension ShardReplica {
         default:
             queues = []
         }
+        let wakesAll: Bool
+        switch command {
+        case .deleteQueue, .purgeQueue, .setQueueAttributes: wakesAll = true
+        default: wakesAll = false
+        }
         for name in queues {
-            guard let waiting = parked.removeValue(forKey: name) else { continue }
-            parkedCount -= waiting.count
-            for (_, receive) in waiting.sorted(by: { $0.key < $1.key }) {
+            guard let waiting = parked[name] else { continue }
+            // Wake the longest-waiting receivers, as many as there are messages to take (at least one):
+            // the rest stay parked instead of each proposing a receive that comes back empty.
+            let wanted = wakesAll ? waiting.count : max(1, min(waiting.count, engine.availableMessageCount(name)))
+            for id in waiting.keys.sorted().prefix(wanted) {
+                let receive = parked[name]!.removeValue(forKey: id)!
+                parkedCount -= 1
                 enqueue(
                     .receiveMessages(receive.request), receive.continuation, waitUntil: receive.waitUntilMilliseconds)
             }
+            if parked[name]?.isEmpty == true { parked[name] = nil }
+            statistics.withLock { $0.parkedReceives = parkedCount }
         }
     }
 
@@ -104,6 +117,7 @@ extension ShardReplica {
             for (id, receive) in waiting where receive.waitUntilMilliseconds <= now {
                 parked[name]![id] = nil
                 parkedCount -= 1
+                statistics.withLock { $0.parkedReceives = parkedCount }
                 receive.continuation.resume(returning: .received([]))
             }
             if parked[name]?.isEmpty == true { parked[name] = nil }

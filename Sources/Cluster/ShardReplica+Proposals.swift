@@ -41,6 +41,7 @@ extension ShardReplica {
 
     /// Records a client command to be proposed in this round's batch.
     func enqueue(_ command: Command, _ continuation: CheckedContinuation<CommandResult, Never>, waitUntil: Int64?) {
+        if case .receiveMessages = command { statistics.withLock { $0.receiveProposals += 1 } }
         let id = takeID()
         let envelope = ProposalEnvelope(
             proposer: nodeID, id: id, timestampMilliseconds: 0,
@@ -130,7 +131,17 @@ extension ShardReplica {
 
     func leadershipChanged(_ soft: SoftState) {
         logger.info("\(shard): \(soft.role), leader \(soft.leader), term \(raft.term)")
-        leaderBox.withLock { $0 = soft.leader }
+        let previous = leaderBox.withLock { leader in
+            defer { leader = soft.leader }
+            return leader
+        }
+        if soft.leader != 0 && soft.leader != previous {
+            // Commands in flight went to (or were appended by) the old leader and may never commit: send
+            // them to the new one now rather than letting their clients wait for the timeout. A command
+            // that commits twice is answered once, by the first; SQS is at-least-once anyway.
+            let waiting = Set(waitingForLeader).union(unproposed)
+            waitingForLeader.append(contentsOf: pending.keys.filter { !waiting.contains($0) }.sorted())
+        }
         if soft.role == .leader { nextAdvanceMilliseconds = Self.nowMilliseconds() }
         retryWaiting()
     }

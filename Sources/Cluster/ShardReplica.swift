@@ -41,6 +41,8 @@ final class ShardReplica: @unchecked Sendable {
     var raft: Raft
     /// The leader as the drive thread last saw it, readable from any thread.
     let leaderBox = Mutex<NodeID>(0)
+    /// Counters readable from any thread: receivers parked now, receives proposed so far.
+    let statistics = Mutex<(parkedReceives: Int, receiveProposals: Int)>((0, 0))
     var knownLeader: NodeID { leaderBox.withLock { $0 } }
     var engine: QueueEngine
     let storage: ShardStorage
@@ -106,7 +108,11 @@ final class ShardReplica: @unchecked Sendable {
         return true
     }
 
+    /// Starts the drive thread (once; later calls do nothing).
     func start() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard thread == nil, !isStopping else { return }
         let thread = Thread { [self] in runLoop() }
         thread.name = "ferry-\(shard.rawValue)"
         thread.stackSize = 8 << 20
@@ -156,6 +162,9 @@ final class ShardReplica: @unchecked Sendable {
             synchronizeIfDue()
             if failed { break }
         }
+        condition.lock()
+        isStopping = true  // a failed log takes nothing more
+        condition.unlock()
         failEverything(QueueError(.serviceUnavailable, "The node is shutting down. Retry the request."))
         storage.log.close()
         stopped.lock()

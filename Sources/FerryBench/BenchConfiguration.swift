@@ -31,6 +31,9 @@ public struct BenchConfiguration: Sendable {
     public var consumers = 4
     /// Messages per send and per receive (1–10).
     public var batchSize = 10
+    /// Messages per second all producers together send at most (paced per producer); nil: as fast as
+    /// the server answers.
+    public var rateMessagesPerSecond: Double?
     public var messageSizeBytes = 256
     public var fifo = false
     /// Message groups of a FIFO run.
@@ -66,6 +69,7 @@ public struct BenchConfiguration: Sendable {
             return "--producers and --consumers must be 0–\(Limits.workersMax)"
         }
         if workload != .consume && producers == 0 { return "workload \(workload.rawValue) needs producers" }
+        if let rate = rateMessagesPerSecond, !(rate > 0 && rate <= 10_000_000) { return "--rate must be 1–10000000" }
         if workload != .produce && consumers == 0 { return "workload \(workload.rawValue) needs consumers" }
         if !(1...10).contains(batchSize) { return "--batch must be 1–10" }
         if !(Limits.messageSizeBytesMin...Limits.messageSizeBytesMax).contains(messageSizeBytes) {

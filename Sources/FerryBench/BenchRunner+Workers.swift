@@ -9,10 +9,20 @@ extension BenchRunner {
         let endpoint = endpoints[worker % endpoints.count]
         var failures = 0
         var finished = false
+        // With --rate, each producer sends its share on a fixed schedule (no catching up in bursts).
+        let interval = configuration.rateMessagesPerSecond.map { rate in
+            Duration.seconds(Double(configuration.batchSize) * Double(configuration.producers) / rate)
+        }
+        var nextSend = ContinuousClock.now
         while !finished && failures < Self.reconnectAttemptsMax && !Task.isCancelled {
             do {
                 finished = try await withClient(endpoint, tls: tls) { client in
                     while client.connection.isReusable, let sequences = state.claimSequences(configuration.batchSize) {
+                        if let interval {
+                            let now = ContinuousClock.now
+                            if nextSend > now { try await Task.sleep(until: nextSend, clock: .continuous) }
+                            nextSend = max(nextSend, now - interval) + interval
+                        }
                         try await sendBatch(
                             sequences, client: client, queueUrl: queueUrl, payload: payload, state: state)
                         failures = 0

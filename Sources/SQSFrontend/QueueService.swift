@@ -2,8 +2,8 @@ import Cluster
 import QueueEngine
 
 /// What the SQS handler needs from the node behind it: commands, long-polling receives and reads, each
-/// routed to the queue's state. `ClusterNode` provides it (a cluster of one node included); `QueueHost`,
-/// the in-memory host of one engine, too.
+/// routed to the queue's state. `ClusterNode` provides it, a node alone included (tests may provide
+/// their own).
 public protocol QueueService: Sendable {
     /// Applies a state-changing command; answers once it is durable under the node's policy.
     func apply(_ command: Command) async -> CommandResult
@@ -18,26 +18,3 @@ public protocol QueueService: Sendable {
 }
 
 extension ClusterNode: QueueService {}
-
-extension QueueHost: QueueService {
-    public func receive(_ request: ReceiveMessageRequest, waitSeconds: Int?) async -> CommandResult {
-        guard let wait = waitSeconds ?? peek({ engine in engine.receiveWaitTimeSeconds(request.queueName) }) else {
-            return .failure(QueueError(.queueDoesNotExist, "The specified queue does not exist."))
-        }
-        return wait > 0 ? await receive(request, waitSeconds: wait) : await apply(.receiveMessages(request))
-    }
-
-    public func read<Result: Sendable>(
-        queue: String, _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
-    ) async throws(QueueError) -> Result {
-        try await read(body)
-    }
-
-    public func listQueues(prefix: String?, maxResults: Int?, nextToken: String?) async throws(QueueError)
-        -> QueueNamePage
-    {
-        try await read { engine throws(QueueError) in
-            try engine.listQueues(prefix: prefix, maxResults: maxResults, nextToken: nextToken)
-        }
-    }
-}

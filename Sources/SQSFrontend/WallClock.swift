@@ -15,7 +15,11 @@ public struct SystemWallClock: WallClock {
     public init() {}
 
     public func nowMilliseconds() -> Int64 {
-        var spec = timespec()
+        #if canImport(Glibc)
+            var spec = Glibc.timespec()
+        #else
+            var spec = Darwin.timespec()
+        #endif
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }

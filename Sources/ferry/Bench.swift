@@ -26,6 +26,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Messages per send and per receive, 1–10.")
     var batch = 10
 
+    @Option(help: "Messages per second the producers send together at most (default: as fast as answered).")
+    var rate: Double?
+
     @Option(help: "Message body size in bytes.")
     var messageSize = 256
 
@@ -70,6 +73,7 @@ struct Bench: AsyncParsableCommand {
         configuration.producers = producers
         configuration.consumers = consumers
         configuration.batchSize = batch
+        configuration.rateMessagesPerSecond = rate
         configuration.messageSizeBytes = messageSize
         configuration.fifo = fifo
         configuration.groups = groups

@@ -121,6 +121,10 @@ struct Serve: AsyncParsableCommand {
         var configuration: SQSServerConfiguration
         if inMemory {
             configuration = SQSServerConfiguration(receiptHandleKey: try ReceiptKey.load(dataDirectory: nil))
+            var cluster = ClusterConfiguration.inMemory(
+                receiptHandleKey: configuration.receiptHandleKey, accountId: accountId, region: region)
+            cluster.shard.snapshotEntries = UInt64(snapshotEvery)
+            configuration.cluster = cluster
             logger.warning("--in-memory: queues and messages are lost when the process stops")
         } else {
             let cluster = try clusterConfiguration(file: file, dataDir: dataDir, logger: logger)

@@ -1,3 +1,4 @@
+import Cluster
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -23,10 +24,12 @@ struct ClosingResponder: HTTPResponder {
 @Suite("ferry bench against a server that closes connections")
 struct ClosingServerTests {
     @Test func reconnectsAndDeliversEverything() async throws {
-        let engine = QueueEngine(
-            configuration: QueueEngineConfiguration(receiptHandleKey: Array(repeating: 2, count: 32)))
-        let host = QueueHost(engine: engine, timerLoop: MultiThreadedEventLoopGroup.singleton.any())
         let logger = Logger(label: "closing-test")
+        let host = try ClusterNode(
+            configuration: .inMemory(receiptHandleKey: Array(repeating: 2, count: 32)),
+            group: MultiThreadedEventLoopGroup.singleton, logger: logger, onFatal: { _ in })
+        try await host.start()
+        defer { Task { await host.shutdown() } }
         let responder = SQSResponder(
             handler: SQSHandler(host: host, accountId: "000000000000", region: "us-east-1"), verifier: nil,
             clock: SystemWallClock(), scheme: "http", logger: logger)

@@ -1,17 +1,19 @@
+import Cluster
+import Logging
 import NIOPosix
 import QueueEngine
 import Testing
 
-@testable import SQSFrontend
-
+/// Long polling on a node alone (in memory): parked receivers cost nothing until a message may be there.
 @Suite("Long polling")
 struct LongPollTests {
-    func makeHost() async -> QueueHost {
-        let engine = QueueEngine(
-            configuration: QueueEngineConfiguration(receiptHandleKey: Array(repeating: 1, count: 32)))
-        let host = QueueHost(engine: engine, timerLoop: MultiThreadedEventLoopGroup.singleton.any())
-        _ = await host.apply(.createQueue(name: "q", attributes: [:], tags: [:]))
-        return host
+    func makeNode() async throws -> ClusterNode {
+        let node = try ClusterNode(
+            configuration: .inMemory(receiptHandleKey: Array(repeating: 1, count: 32)),
+            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "long-poll"), onFatal: { _ in })
+        try await node.start()
+        _ = await node.apply(.createQueue(name: "q", attributes: [:], tags: [:]))
+        return node
     }
 
     func waitUntil(_ condition: () -> Bool) async throws {
@@ -20,73 +22,73 @@ struct LongPollTests {
     }
 
     @Test func aWaitingReceiveReturnsWhenAMessageArrives() async throws {
-        let host = await makeHost()
-        let waiter = Task { await host.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 20) }
-        try await waitUntil { host.waiterCount == 1 }
-        _ = await host.apply(
+        let node = try await makeNode()
+        let waiter = Task { await node.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 20) }
+        try await waitUntil { node.parkedReceiveCount == 1 }
+        _ = await node.apply(
             .sendMessages(queueName: "q", entries: [SendMessageEntry(body: "hi")], senderId: "A", isBatch: false))
         guard case .received(let messages) = await waiter.value else {
             Issue.record("no result")
             return
         }
         #expect(messages.map(\.body) == ["hi"])
-        #expect(host.waiterCount == 0)
+        #expect(node.parkedReceiveCount == 0)
+        await node.shutdown()
     }
 
     @Test func aWaiterWakesWhenADelayedMessageBecomesVisible() async throws {
-        let host = await makeHost()
-        _ = await host.apply(
+        let node = try await makeNode()
+        _ = await node.apply(
             .sendMessages(
                 queueName: "q", entries: [SendMessageEntry(body: "later", delaySeconds: 1)], senderId: "A",
                 isBatch: false))
-        guard case .received(let messages) = await host.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 10)
+        guard case .received(let messages) = await node.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 10)
         else {
             Issue.record("no result")
             return
         }
         #expect(messages.map(\.body) == ["later"])
+        await node.shutdown()
     }
 
     @Test func emptyWaitEndsAtTheDeadline() async throws {
-        let host = await makeHost()
-        let result = await host.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 1)
+        let node = try await makeNode()
+        let result = await node.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 1)
         #expect(result == .received([]))
-        #expect(host.waiterCount == 0)
+        #expect(node.parkedReceiveCount == 0)
+        await node.shutdown()
     }
 
     /// Thousands of parked receivers make no receive attempts while nothing happens: waiting is not polling.
     @Test func parkedReceiversDoNotPoll() async throws {
-        let host = await makeHost()
+        let node = try await makeNode()
         let count = 2_000
         let waiters = (0..<count).map { _ in
-            Task { await host.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 20) }
+            Task { await node.receive(ReceiveMessageRequest(queueName: "q"), waitSeconds: 20) }
         }
-        try await waitUntil { host.waiterCount == count }
-        let attemptsWhenParked = host.receiveAttemptCount
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(host.receiveAttemptCount == attemptsWhenParked)
-        _ = await host.apply(
+        try await waitUntil { node.parkedReceiveCount == count }
+        let proposalsWhenParked = node.receiveProposalCount
+        try await Task.sleep(for: .milliseconds(1_500))
+        #expect(node.receiveProposalCount == proposalsWhenParked, "time advancing must not wake empty-queue waiters")
+        _ = await node.apply(
             .sendMessages(queueName: "q", entries: [SendMessageEntry(body: "one")], senderId: "A", isBatch: false))
-        try await waitUntil { host.waiterCount == count - 1 }
-        for waiter in waiters { waiter.cancel() }
         var delivered = 0
         for waiter in waiters {
             if case .received(let messages) = await waiter.value { delivered += messages.count }
+            if delivered == 1 { break }
         }
         #expect(delivered == 1)
-        #expect(host.waiterCount == 0)
+        await node.shutdown()
     }
 
-    @Test func nonexistentQueueFailsAtOnce() async {
-        let host = await makeHost()
-        let result = await host.receive(ReceiveMessageRequest(queueName: "nope"), waitSeconds: 5)
-        #expect(result.error?.code == .queueDoesNotExist)
-    }
-}
-
-extension CommandResult {
-    var error: QueueError? {
-        if case .failure(let error) = self { return error }
-        return nil
+    @Test func nonexistentQueueFailsAtOnce() async throws {
+        let node = try await makeNode()
+        let result = await node.receive(ReceiveMessageRequest(queueName: "missing"), waitSeconds: 20)
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure, got \(result)")
+            return
+        }
+        #expect(error.code == .queueDoesNotExist)
+        await node.shutdown()
     }
 }
