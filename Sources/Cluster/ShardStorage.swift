@@ -47,7 +47,11 @@ final class ShardStorage {
         if !entries.isEmpty {
             try log.append(entries.map(Self.encode), hardState: stored)
         } else if let stored {
-            try log.setHardState(stored)
+            // Term and vote must be durable before any message that depends on them; a commit index alone
+            // need not be (as etcd's MustSync): after a crash it is learned again from the leader.
+            let previous = log.hardState
+            let mustSync = stored.term != previous.term || stored.vote != previous.vote
+            try log.setHardState(stored, synchronizing: mustSync)
         }
     }
 

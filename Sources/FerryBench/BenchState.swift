@@ -119,7 +119,9 @@ final class BenchState: Sendable {
                 if summary.sent - summary.lost == summary.sent { return true }
             }
             if workload == .consume, let deadline, now >= deadline { return true }
-            return Double(now - values.lastProgressAt) / 1e6 >= drainTimeoutSeconds
+            // Progress may be stamped after `now` was read (another task, between the two).
+            let idle = now > values.lastProgressAt ? now - values.lastProgressAt : 0
+            return Double(idle) / 1e6 >= drainTimeoutSeconds
         }
     }
 }

@@ -67,8 +67,12 @@ public final class SegmentLog {
 
     /// Appends `entries` (contiguous, starting anywhere from `firstIndex` to `lastIndex + 1`, replacing any
     /// entries from there on) and, when given, a new hard state, in one write, then syncs if the policy
-    /// says so. Entries at or below the stored commit index cannot be replaced.
-    public func append(_ entries: [LogEntry], hardState newHardState: HardState? = nil) throws(SegmentLogError) {
+    /// says so and `synchronizing` is true (false: a hard state whose term and vote did not change, which a
+    /// crash may take back without harm — the next synced append makes it durable too). Entries at or below
+    /// the stored commit index cannot be replaced.
+    public func append(_ entries: [LogEntry], hardState newHardState: HardState? = nil, synchronizing: Bool = true)
+        throws(SegmentLogError)
+    {
         try checkUsable()
         try validate(entries)
         if let newHardState { try validate(newHardState) }
@@ -104,12 +108,16 @@ public final class SegmentLog {
         segment.size += bytes.count
         if let newHardState { hardState = newHardState }
         cache(entries)
-        if options.syncPolicy == .always { try synchronize() } else { unsyncedBytes += bytes.count }
+        if options.syncPolicy == .always && (synchronizing || !entries.isEmpty) {
+            try synchronize()
+        } else {
+            unsyncedBytes += bytes.count
+        }
     }
 
     /// Stores a new hard state alone.
-    public func setHardState(_ newHardState: HardState) throws(SegmentLogError) {
-        try append([], hardState: newHardState)
+    public func setHardState(_ newHardState: HardState, synchronizing: Bool = true) throws(SegmentLogError) {
+        try append([], hardState: newHardState, synchronizing: synchronizing)
     }
 
     /// Drops every entry after `lastKept` (which must not be below the commit index).
