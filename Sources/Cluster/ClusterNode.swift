@@ -145,9 +145,43 @@ public final class ClusterNode: Sendable {
         guard let name = command.queueName, let replica = replica(forQueue: name) else {
             return .failure(Self.notHosted)
         }
+        if let error = crossShardProblem(command) { return .failure(error) }
         return await withCheckedContinuation { continuation in
             if !replica.post(.command(command, continuation)) { continuation.resume(returning: .failure(Self.busy)) }
         }
+    }
+
+    /// A dead-letter queue, or a move task's destination, on another shard than its source queue: not
+    /// supported yet (redrive moves messages inside one shard's log), so say so instead of "does not exist".
+    private func crossShardProblem(_ command: Command) -> QueueError? {
+        let source: String
+        let target: String
+        let what: String
+        switch command {
+        case .createQueue(let name, let attributes, _), .setQueueAttributes(let name, let attributes):
+            guard let policy = attributes["RedrivePolicy"], !policy.isEmpty,
+                let object = try? JSONSerialization.jsonObject(with: Data(policy.utf8)) as? [String: Any],
+                let arn = object["deadLetterTargetArn"] as? String
+            else { return nil }
+            (source, target, what) = (name, Self.queueName(fromArn: arn), "its dead-letter queue")
+        case .startMessageMoveTask(let sourceArn, let destinationArn?, _):
+            (source, target, what) = (
+                Self.queueName(fromArn: sourceArn), Self.queueName(fromArn: destinationArn), "the destination queue"
+            )
+        default:
+            return nil
+        }
+        let sourceShard = placement.shard(forQueue: source)
+        let targetShard = placement.shard(forQueue: target)
+        guard sourceShard != targetShard else { return nil }
+        return QueueError(
+            .invalidParameterValue,
+            "Queue \(source) is on shard \(sourceShard.rawValue) and \(what) \(target) on shard \(targetShard.rawValue): this version of Ferry moves messages only between queues of one shard. Pick names that share a shard, or run the cluster with one shard."
+        )
+    }
+
+    private static func queueName(fromArn arn: String) -> String {
+        arn.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? arn
     }
 
     /// A move task's handle names no queue: ask each shard until one knows it.
