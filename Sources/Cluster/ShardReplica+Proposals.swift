@@ -8,6 +8,8 @@ import Synchronization
 
 extension ShardReplica {
     static let unavailable = QueueError(.serviceUnavailable, "The shard has no leader right now. Retry the request.")
+    static let overloaded = QueueError(
+        .serviceUnavailable, "Too many requests are waiting for this shard's log. Retry the request.")
     static let timedOut = QueueError(
         .serviceUnavailable, "The request was not committed in time; it may or may not have taken effect. Retry it.")
 
@@ -41,6 +43,10 @@ extension ShardReplica {
 
     /// Records a client command to be proposed in this round's batch.
     func enqueue(_ command: Command, _ continuation: CheckedContinuation<CommandResult, Never>, waitUntil: Int64?) {
+        guard pending.count < settings.pendingMax else {
+            continuation.resume(returning: .failure(Self.overloaded))
+            return
+        }
         if case .receiveMessages = command { statistics.withLock { $0.receiveProposals += 1 } }
         let id = takeID()
         let envelope = ProposalEnvelope(

@@ -102,7 +102,9 @@ final class ShardReplica: @unchecked Sendable {
     func post(_ input: ShardInput) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard !isStopping, inbox.count < settings.inboxMax || !input.isClientRequest else { return false }
+        guard !isStopping, inbox.count < (input.isClientRequest ? settings.inboxMax : settings.inboxMax * 4) else {
+            return false
+        }
         inbox.append(input)
         condition.signal()
         return true

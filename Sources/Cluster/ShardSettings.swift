@@ -10,8 +10,12 @@ public struct ShardSettings: Sendable, Equatable {
     public var proposalTimeoutMilliseconds = 10_000
     /// Commands applied between snapshots of the queue engine; default 100,000.
     public var snapshotEntries: UInt64 = 100_000
-    /// Inputs queued for the shard's thread; past this, client requests get ServiceUnavailable. Default 65,536.
+    /// Inputs queued for the shard's thread; past this, client requests get ServiceUnavailable, and past
+    /// four times this, peer messages are dropped too (Raft resends). Default 65,536.
     public var inboxMax = 65_536
+    /// Client commands proposed or forwarded and not yet applied; past this, new ones get
+    /// ServiceUnavailable at once. Default 100,000.
+    public var pendingMax = 100_000
     /// Proposals forwarded again after a refusal before giving up with ServiceUnavailable.
     public var forwardAttemptsMax = 5
 
