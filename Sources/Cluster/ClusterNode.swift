@@ -163,10 +163,11 @@ public final class ClusterNode: Sendable {
                 let object = try? JSONSerialization.jsonObject(with: Data(policy.utf8)) as? [String: Any],
                 let arn = object["deadLetterTargetArn"] as? String
             else { return nil }
-            (source, target, what) = (name, Self.queueName(fromArn: arn), "its dead-letter queue")
+            (source, target, what) = (name, QueueEngine.routingName(ofArn: arn), "its dead-letter queue")
         case .startMessageMoveTask(let sourceArn, let destinationArn?, _):
             (source, target, what) = (
-                Self.queueName(fromArn: sourceArn), Self.queueName(fromArn: destinationArn), "the destination queue"
+                QueueEngine.routingName(ofArn: sourceArn), QueueEngine.routingName(ofArn: destinationArn),
+                "the destination queue"
             )
         default:
             return nil
@@ -178,10 +179,6 @@ public final class ClusterNode: Sendable {
             .invalidParameterValue,
             "Queue \(source) is on shard \(sourceShard.rawValue) and \(what) \(target) on shard \(targetShard.rawValue): this version of Ferry moves messages only between queues of one shard. Pick names that share a shard, or run the cluster with one shard."
         )
-    }
-
-    private static func queueName(fromArn arn: String) -> String {
-        arn.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? arn
     }
 
     /// A move task's handle names no queue: ask each shard until one knows it.

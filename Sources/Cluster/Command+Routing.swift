@@ -14,7 +14,7 @@ extension Command {
             name
         case .receiveMessages(let request): request.queueName
         case .startMessageMoveTask(let sourceArn, _, _):
-            sourceArn.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? sourceArn
+            QueueEngine.routingName(ofArn: sourceArn)
         case .cancelMessageMoveTask, .advanceTime: nil
         }
     }

@@ -55,6 +55,12 @@ public struct QueueEngine: Sendable {
     }
 
     /// The queue name an ARN of this account and region names, or nil.
+    /// The queue name an ARN ends with (its last `:` part), unvalidated: enough to route a request to
+    /// the queue's shard, where `queueName(fromArn:)` checks region and account.
+    public static func routingName(ofArn arn: String) -> String {
+        arn.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? arn
+    }
+
     func queueName(fromArn arn: String) -> String? {
         let prefix = "arn:aws:sqs:\(configuration.region):\(configuration.accountId):"
         guard arn.hasPrefix(prefix) else { return nil }

@@ -88,7 +88,7 @@ extension SQSHandler {
     func listMessageMoveTasks(_ parameters: WireParameters) async throws(QueueError) -> WireObject {
         let source = try parameters.requiredString("SourceArn")
         let maxResults = try parameters.integer("MaxResults")
-        let sourceName = source.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? source
+        let sourceName = QueueEngine.routingName(ofArn: source)
         let tasks = try await host.read(queue: sourceName) { engine throws(QueueError) in
             try engine.messageMoveTasks(sourceArn: source, maxResults: maxResults)
         }

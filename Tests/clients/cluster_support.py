@@ -105,6 +105,12 @@ def process_alive(pid):
         return True
 
 
+def wait_dead(pid, timeout=10):
+    deadline = time.monotonic() + timeout
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 # --------------------------------------------------------------------------- loopback cluster
 
 
@@ -158,9 +164,7 @@ class LoopbackCluster:
     def kill9(self, node):
         pid = self.pid(node)
         os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while process_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_dead(pid)
 
     def leader_of(self, queue, not_node=None):
         return wait_for_leader(self.log_paths(), shard_of(queue, self.shards), not_node=not_node)
@@ -254,8 +258,6 @@ class Load:
     def finish(self, drain_endpoints, drain_timeout=60):
         """Stops producing, lets consumers empty the queue, then drains whatever is left."""
         self.stop_producing.set()
-        for t in self.threads[: len(self.threads)]:
-            pass
         deadline = time.monotonic() + drain_timeout
         while time.monotonic() < deadline:
             with self.lock:

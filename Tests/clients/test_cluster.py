@@ -88,10 +88,7 @@ def test_all_nodes_restarted_at_once_lose_nothing(cluster):
     for node in (1, 2, 3):
         cluster.signal(node, signal.SIGKILL)
     for node in (1, 2, 3):
-        pid = cluster.pid(node)
-        deadline = time.monotonic() + 10
-        while cs.process_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        cs.wait_dead(cluster.pid(node))
     cluster.up()
     time.sleep(2)
     load.finish(cluster.endpoints)
