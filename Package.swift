@@ -76,6 +76,7 @@ let package = Package(
         .target(
             name: "QueueEngine",
             dependencies: [
+                "Placement",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),

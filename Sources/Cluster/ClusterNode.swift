@@ -70,7 +70,7 @@ public final class ClusterNode: Sendable {
             raftConfiguration.heartbeatTicks = 1
             let engineConfiguration = QueueEngineConfiguration(
                 region: configuration.region, accountId: configuration.accountId, shardId: shard.rawValue,
-                receiptHandleKey: configuration.receiptHandleKey)
+                receiptHandleKey: configuration.receiptHandleKey, shardCount: placement.shardCount)
             do {
                 replicas[shard] = try ShardReplica(
                     shard: shard, nodeID: configuration.nodeID, voters: Set(placement.replicas(of: shard)),
@@ -79,7 +79,10 @@ public final class ClusterNode: Sendable {
                     seed: UInt64(UInt32.random(in: 0...UInt32.max)) << 32 | UInt64(shard.rawValue),
                     logger: logger,
                     send: { peer, frames in transport?.send(frames, to: peer) ?? false }, onFatal: onFatal,
-                    repair: repair)
+                    repair: repair,
+                    transfer: { target, messages in
+                        replicaBox.transfer(messages, from: shard, to: target, logger: logger)
+                    })
             } catch {
                 log.close()
                 throw ClusterError(description: "cannot restore \(shard) from \(directory): \(error)")
@@ -137,7 +140,7 @@ public final class ClusterNode: Sendable {
 
     private static let notHosted = QueueError(
         .serviceUnavailable, "This node holds no replica of the queue's shard. Retry the request on another node.")
-    private static let busy = QueueError(.serviceUnavailable, "The node is overloaded. Retry the request.")
+    private static let busy = ShardReplica.busy
 
     /// Applies a command through the log of its queue's shard; answers once it applied on this node.
     public func apply(_ command: Command) async -> CommandResult {
@@ -145,51 +148,62 @@ public final class ClusterNode: Sendable {
         guard let name = command.queueName, let replica = replica(forQueue: name) else {
             return .failure(Self.notHosted)
         }
-        if let error = crossShardProblem(command) { return .failure(error) }
-        return await withCheckedContinuation { continuation in
-            if !replica.post(.command(command, continuation)) { continuation.resume(returning: .failure(Self.busy)) }
+        do throws(QueueError) {
+            try await checkOtherShards(command)
+        } catch {
+            return .failure(error)
         }
+        return await replica.run(command)
     }
 
-    /// A dead-letter queue, or a move task's destination, on another shard than its source queue: not
-    /// supported yet (redrive moves messages inside one shard's log), so say so instead of "does not exist".
-    private func crossShardProblem(_ command: Command) -> QueueError? {
-        let source: String
-        let target: String
-        let what: String
+    /// What a command's shard cannot check alone: a dead-letter queue, a move task's destination, or the
+    /// queues redriving to a move task's source, on other shards. Checked by reading those shards before
+    /// proposing (a queue deleted in between is handled when messages reach it: they come back).
+    private func checkOtherShards(_ command: Command) async throws(QueueError) {
+        guard placement.shardCount > 1 else { return }
         switch command {
         case .createQueue(let name, let attributes, _), .setQueueAttributes(let name, let attributes):
             guard let policy = attributes["RedrivePolicy"], !policy.isEmpty,
                 let object = try? JSONSerialization.jsonObject(with: Data(policy.utf8)) as? [String: Any],
-                let arn = object["deadLetterTargetArn"] as? String
-            else { return nil }
-            (source, target, what) = (name, QueueEngine.routingName(ofArn: arn), "its dead-letter queue")
-        case .startMessageMoveTask(let sourceArn, let destinationArn?, _):
-            (source, target, what) = (
-                QueueEngine.routingName(ofArn: sourceArn), QueueEngine.routingName(ofArn: destinationArn),
-                "the destination queue"
-            )
+                let targetArn = object["deadLetterTargetArn"] as? String
+            else { return }
+            let targetShard = placement.shard(forQueue: QueueEngine.routingName(ofArn: targetArn))
+            guard targetShard != placement.shard(forQueue: name), let target = replicas[targetShard] else { return }
+            let sourceArn = queueArn(name)
+            try await Self.read(target) { engine throws(QueueError) in
+                try engine.checkDeadLetterTarget(arn: targetArn, sourceArn: sourceArn, policyJSON: policy)
+            }
+        case .startMessageMoveTask(let sourceArn, let destinationArn, _):
+            guard let source = replica(forQueue: QueueEngine.routingName(ofArn: sourceArn)),
+                try await Self.read(source, { engine in engine.queueExists(arn: sourceArn) })
+            else { return }  // the source's shard answers that it does not exist
+            var isDeadLetterQueue = false
+            for shard in placement.shards where !isDeadLetterQueue {
+                guard let replica = replicas[shard] else { throw Self.notHosted }
+                isDeadLetterQueue = try await !Self.read(replica) { $0.queues(redrivingTo: sourceArn) }.isEmpty
+            }
+            guard isDeadLetterQueue else { throw .moveSourceNotDeadLetterQueue(sourceArn) }
+            guard let destinationArn,
+                let destination = replica(forQueue: QueueEngine.routingName(ofArn: destinationArn)),
+                destination !== source
+            else { return }
+            guard try await Self.read(destination, { engine in engine.queueExists(arn: destinationArn) }) else {
+                throw .moveDestinationMissing
+            }
         default:
-            return nil
+            return
         }
-        let sourceShard = placement.shard(forQueue: source)
-        let targetShard = placement.shard(forQueue: target)
-        guard sourceShard != targetShard else { return nil }
-        return QueueError(
-            .invalidParameterValue,
-            "Queue \(source) is on shard \(sourceShard.rawValue) and \(what) \(target) on shard \(targetShard.rawValue): this version of Ferry moves messages only between queues of one shard. Pick names that share a shard, or run the cluster with one shard."
-        )
+    }
+
+    private func queueArn(_ name: String) -> String {
+        "arn:aws:sqs:\(configuration.region):\(configuration.accountId):\(name)"
     }
 
     /// A move task's handle names no queue: ask each shard until one knows it.
     private func cancelMoveTask(_ command: Command) async -> CommandResult {
         var last = CommandResult.failure(QueueError(.resourceNotFound, "Task does not exist."))
         for shard in replicas.keys.sorted() {
-            let result = await withCheckedContinuation { continuation in
-                if !replicas[shard]!.post(.command(command, continuation)) {
-                    continuation.resume(returning: .failure(Self.busy))
-                }
-            }
+            let result = await replicas[shard]!.run(command)
             if case .failure(let error) = result, error.code == .resourceNotFound {
                 last = result
                 continue
@@ -239,6 +253,22 @@ public final class ClusterNode: Sendable {
         return try outcome.get()
     }
 
+    /// ListDeadLetterSourceQueues: the queues of every shard whose RedrivePolicy names `name`'s queue.
+    public func deadLetterSourceQueues(of name: String, maxResults: Int?, nextToken: String?) async throws(QueueError)
+        -> QueueNamePage
+    {
+        let arn = try await read(queue: name) { engine throws(QueueError) in
+            _ = try engine.deadLetterSourceQueues(of: name, maxResults: nil, nextToken: nil)
+            return engine.queueArn(name)
+        }
+        var names: [String] = []
+        for shard in placement.shards {
+            guard let replica = replicas[shard] else { throw Self.notHosted }
+            names += try await Self.read(replica) { engine in engine.queues(redrivingTo: arn) }
+        }
+        return try QueueEngine.queueNamePage(names, maxResults: maxResults, nextToken: nextToken)
+    }
+
     /// ListQueues over every shard: names merged, sorted, then paged.
     public func listQueues(prefix: String?, maxResults: Int?, nextToken: String?) async throws(QueueError)
         -> QueueNamePage
@@ -257,6 +287,33 @@ private final class ReplicaTable: Sendable {
     private let table = Mutex<[ShardID: ShardReplica]>([:])
 
     func set(_ replicas: [ShardID: ShardReplica]) { table.withLock { $0 = replicas } }
+
+    /// Imports outbox messages of `source` into `target` (through that shard's leader, wherever it is),
+    /// then settles them on `source`; tells `source` when done either way.
+    func transfer(_ messages: [TransferredMessage], from source: ShardID, to target: ShardID, logger: Logger) {
+        let (sourceReplica, targetReplica) = table.withLock { ($0[source], $0[target]) }
+        guard let sourceReplica else { return }
+        guard let targetReplica else {
+            logger.error("\(source): cannot move messages to \(target), which has no replica on this node")
+            sourceReplica.post(.transferFinished)
+            return
+        }
+        Task {
+            let imported = await targetReplica.run(.importMessages(sourceShard: source.rawValue, messages: messages))
+            if case .imported(let returned) = imported {
+                let returnedIds = Set(returned)
+                let settled = await sourceReplica.run(
+                    .settleOutbox(
+                        delivered: messages.map(\.id).filter { !returnedIds.contains($0) }, returned: returned))
+                if case .failure(let error) = settled {
+                    logger.notice("\(source): settling \(messages.count) messages moved to \(target): \(error)")
+                }
+            } else {
+                logger.notice("\(source): moving \(messages.count) messages to \(target): \(imported); will retry")
+            }
+            sourceReplica.post(.transferFinished)
+        }
+    }
 
     func deliver(_ frame: PeerFrame, from peer: NodeID, logger: Logger) {
         guard let replica = table.withLock({ $0[ShardID(frame.shard)] }) else { return }

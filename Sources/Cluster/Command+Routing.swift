@@ -2,7 +2,8 @@ import QueueEngine
 
 extension Command {
     /// The queue whose shard takes this command: the queue named, or the source queue of a move task.
-    /// Nil for commands every shard runs (advancing time) or that name no queue (cancelling a move task).
+    /// Nil for commands every shard runs (advancing time), that name no queue (cancelling a move task),
+    /// or that carry messages between shards.
     var queueName: String? {
         switch self {
         case .createQueue(let name, _, _), .deleteQueue(let name), .setQueueAttributes(let name, _),
@@ -16,6 +17,8 @@ extension Command {
         case .startMessageMoveTask(let sourceArn, _, _):
             QueueEngine.routingName(ofArn: sourceArn)
         case .cancelMessageMoveTask, .advanceTime: nil
+        // Sent to a shard by the node itself, never routed by name.
+        case .importMessages, .settleOutbox: nil
         }
     }
 }

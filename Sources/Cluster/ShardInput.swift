@@ -21,6 +21,8 @@ enum ShardInput: @unchecked Sendable {
     case forwardRejected(ForwardRejection)
     /// An engine snapshot finished encoding off the drive thread.
     case snapshotEncoded(Snapshot)
+    /// A transfer of outbox messages to another shard finished (imported and settled, or failed).
+    case transferFinished
 
     var isClientRequest: Bool {
         switch self {

@@ -82,8 +82,10 @@ extension ShardReplica {
         case .sendMessages(let name, _, _, _), .changeMessageVisibility(let name, _, _),
             .setQueueAttributes(let name, _):
             queues = [name]
-        case .advanceTime, .startMessageMoveTask:
+        case .advanceTime, .startMessageMoveTask, .settleOutbox:
             queues = parked.keys.filter { engine.availableMessageCount($0) != 0 || !engine.queueExists($0) }
+        case .importMessages(_, let messages):
+            queues = Array(Set(messages.map(\.queueName)))
         case .deleteQueue(let name), .purgeQueue(let name):
             queues = [name]
         default:

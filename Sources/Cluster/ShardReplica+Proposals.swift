@@ -33,6 +33,8 @@ extension ShardReplica {
             rejected(rejection)
         case .snapshotEncoded(let snapshot):
             snapshotEncoded(snapshot)
+        case .transferFinished:
+            isTransferring = false
         }
     }
 
@@ -172,5 +174,11 @@ extension ShardReplica {
             propose([envelope], localIDs: [])
         }
         if !waitingForLeader.isEmpty { retryWaiting() }
+        if raft.role == .leader, !isTransferring, let batch = engine.nextTransferBatch() {
+            // One transfer at a time per shard, from its leader; a new leader starts over from the outbox
+            // (imports are idempotent).
+            isTransferring = true
+            transfer(ShardID(batch.shard), batch.messages)
+        }
     }
 }

@@ -30,6 +30,8 @@ final class ShardReplica: @unchecked Sendable {
     private let engineConfiguration: QueueEngineConfiguration
     let send: @Sendable (NodeID, [PeerFrame]) -> Bool
     private let onFatal: @Sendable (String) -> Void
+    /// Carries outbox messages to the target shard and settles them here; posts `.transferFinished`.
+    let transfer: @Sendable (_ target: ShardID, _ messages: [TransferredMessage]) -> Void
 
     private let condition = NSCondition()
     private var inbox: [ShardInput] = []
@@ -60,12 +62,14 @@ final class ShardReplica: @unchecked Sendable {
     var failed = false
     var lastSyncMilliseconds: Int64 = 0
     var isRepairLogged = false
+    var isTransferring = false
 
     init(
         shard: ShardID, nodeID: NodeID, voters: Set<NodeID>, storage: ShardStorage,
         engineConfiguration: QueueEngineConfiguration, settings: ShardSettings, raftConfiguration: RaftConfiguration,
         seed: UInt64, logger: Logger, send: @escaping @Sendable (NodeID, [PeerFrame]) -> Bool,
-        onFatal: @escaping @Sendable (String) -> Void, repair: Bool = false
+        onFatal: @escaping @Sendable (String) -> Void, repair: Bool = false,
+        transfer: @escaping @Sendable (ShardID, [TransferredMessage]) -> Void = { _, _ in }
     ) throws {
         self.shard = shard
         self.nodeID = nodeID
@@ -74,6 +78,7 @@ final class ShardReplica: @unchecked Sendable {
         self.engineConfiguration = engineConfiguration
         self.send = send
         self.onFatal = onFatal
+        self.transfer = transfer
         self.storage = storage
         let persisted = try storage.load()
         var engine = QueueEngine(configuration: engineConfiguration)
@@ -108,6 +113,18 @@ final class ShardReplica: @unchecked Sendable {
         inbox.append(input)
         condition.signal()
         return true
+    }
+
+    /// The answer to a client input the inbox has no room for.
+    static let busy = QueueError(.serviceUnavailable, "The node is overloaded. Retry the request.")
+
+    /// Posts a command and waits for its result (ServiceUnavailable when the replica takes no more).
+    func run(_ command: Command) async -> CommandResult {
+        await withCheckedContinuation { continuation in
+            if !post(.command(command, continuation)) {
+                continuation.resume(returning: .failure(Self.busy))
+            }
+        }
     }
 
     /// Starts the drive thread (once; later calls do nothing).

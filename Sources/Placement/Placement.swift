@@ -80,6 +80,11 @@ public struct Placement: Equatable, Sendable {
 
     /// The home shard of a queue: all its messages and metadata live there.
     public func shard(forQueue name: String) -> ShardID {
+        Self.shard(forQueue: name, shardCount: shardCount)
+    }
+
+    /// The home shard of a queue among `shardCount` shards (what every node of such a cluster computes).
+    public static func shard(forQueue name: String, shardCount: Int) -> ShardID {
         ShardID(UInt32(PlacementHash.jump(PlacementHash.hash(name), bucketCount: shardCount)))
     }
 

@@ -32,6 +32,10 @@ public enum Command: Sendable, Equatable, Codable {
     case cancelMessageMoveTask(taskHandle: String)
     /// Time passes: delays and visibility timeouts run out, retention expires messages, move tasks progress.
     case advanceTime
+    /// Messages another shard's outbox sent to queues of this shard (each imported at most once).
+    case importMessages(sourceShard: UInt32, messages: [TransferredMessage])
+    /// The answer to an import of this shard's outbox: drop `delivered`, put `returned` back.
+    case settleOutbox(delivered: [UInt64], returned: [UInt64])
 }
 
 /// What applying a command produced.
@@ -52,6 +56,8 @@ public enum CommandResult: Sendable, Equatable {
     case moveTaskStarted(taskHandle: String)
     /// CancelMessageMoveTask.
     case moveTaskCancelled(approximateNumberOfMessagesMoved: Int)
+    /// An import: the transfer ids whose queue does not exist here.
+    case imported(returned: [UInt64])
 }
 
 extension QueueEngine {
@@ -96,6 +102,10 @@ extension QueueEngine {
                 return .moveTaskCancelled(approximateNumberOfMessagesMoved: try cancelMessageMoveTask(taskHandle))
             case .advanceTime:
                 advanceTime()
+            case .importMessages(let sourceShard, let messages):
+                return .imported(returned: try importMessages(from: sourceShard, messages))
+            case .settleOutbox(let delivered, let returned):
+                settleOutbox(delivered: delivered, returned: returned)
             }
             return .done
         } catch {

@@ -15,6 +15,8 @@ enum CommandTag: UInt8, CaseIterable {
     case startMessageMoveTask = 13
     case cancelMessageMoveTask = 14
     case advanceTime = 15
+    case importMessages = 16
+    case settleOutbox = 17
 }
 
 extension Command {
@@ -25,6 +27,8 @@ extension Command {
             return entries.reduce(64 + queueName.utf8.count) { $0 + 48 + $1.body.utf8.count }
         case .deleteMessages(_, let entries, _), .changeMessageVisibility(_, let entries, _):
             return 64 + entries.count * 200
+        case .importMessages(_, let messages):
+            return messages.reduce(64) { $0 + 256 + $1.body.utf8.count }
         default:
             return 128
         }
@@ -98,7 +102,40 @@ extension BinaryWriter {
             writeString(taskHandle)
         case .advanceTime:
             writeByte(CommandTag.advanceTime.rawValue)
+        case .importMessages(let sourceShard, let messages):
+            writeByte(CommandTag.importMessages.rawValue)
+            writeVarint(sourceShard)
+            writeCount(messages.count)
+            for message in messages { writeTransferredMessage(message) }
+        case .settleOutbox(let delivered, let returned):
+            writeByte(CommandTag.settleOutbox.rawValue)
+            writeCount(delivered.count)
+            for id in delivered { writeVarint(id) }
+            writeCount(returned.count)
+            for id in returned { writeVarint(id) }
         }
+    }
+
+    mutating func writeTransferredMessage(_ message: TransferredMessage) {
+        writeVarint(message.id)
+        writeString(message.queueName)
+        writeString(message.returnQueueName)
+        writeString(message.messageId)
+        writeString(message.body)
+        writeString(message.md5OfBody)
+        writeMessageAttributes(message.messageAttributes)
+        writeOptionalString(message.md5OfMessageAttributes)
+        writeMessageAttributes(message.systemAttributes)
+        writeOptionalString(message.md5OfSystemAttributes)
+        writeString(message.senderId)
+        writeSigned(message.sentTimestamp)
+        writeOptionalString(message.messageGroupId)
+        writeOptionalString(message.messageDeduplicationId)
+        writeInt(message.sizeBytes)
+        writeOptionalString(message.deadLetterQueueSourceArn)
+        writeOptionalString(message.originQueueName)
+        writeOptionalString(message.returnDeadLetterQueueSourceArn)
+        writeOptionalString(message.returnOriginQueueName)
     }
 
     private mutating func writeSendMessageEntry(_ entry: SendMessageEntry) {
@@ -183,7 +220,41 @@ extension BinaryReader {
             return .cancelMessageMoveTask(taskHandle: try readString())
         case .advanceTime:
             return .advanceTime
+        case .importMessages:
+            let sourceShard = try readUInt32()
+            let count = try readCount(elementBytesMin: transferredMessageBytesMin)
+            var messages: [TransferredMessage] = []
+            messages.reserveCapacity(count)
+            for _ in 0..<count { messages.append(try readTransferredMessage()) }
+            return .importMessages(sourceShard: sourceShard, messages: messages)
+        case .settleOutbox:
+            return .settleOutbox(delivered: try readIds(), returned: try readIds())
         }
+    }
+
+    /// The fewest bytes a transferred message takes: 19 fields of at least one byte.
+    var transferredMessageBytesMin: Int { 19 }
+
+    private mutating func readIds() throws(EngineCodecError) -> [UInt64] {
+        let count = try readCount()
+        var ids: [UInt64] = []
+        ids.reserveCapacity(count)
+        for _ in 0..<count { ids.append(try readVarint()) }
+        return ids
+    }
+
+    mutating func readTransferredMessage() throws(EngineCodecError) -> TransferredMessage {
+        TransferredMessage(
+            id: try readVarint(), queueName: try readString(), returnQueueName: try readString(),
+            messageId: try readString(), body: try readString(), md5OfBody: try readString(),
+            messageAttributes: try readMessageAttributes(), md5OfMessageAttributes: try readOptionalString(),
+            systemAttributes: try readMessageAttributes(), md5OfSystemAttributes: try readOptionalString(),
+            senderId: try readString(),
+            sentTimestamp: try readSigned(in: SnapshotDecoder.timestampRange, "sent timestamp"),
+            messageGroupId: try readOptionalString(), messageDeduplicationId: try readOptionalString(),
+            sizeBytes: try readInt(in: SnapshotDecoder.countRange, "message size"),
+            deadLetterQueueSourceArn: try readOptionalString(), originQueueName: try readOptionalString(),
+            returnDeadLetterQueueSourceArn: try readOptionalString(), returnOriginQueueName: try readOptionalString())
     }
 
     private mutating func readSendMessageEntry() throws(EngineCodecError) -> SendMessageEntry {

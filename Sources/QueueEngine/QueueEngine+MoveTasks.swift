@@ -6,21 +6,20 @@ extension QueueEngine {
     ) throws(QueueError) -> String {
         guard let sourceName = queueName(fromArn: sourceArn), let sourceIsFifo = queues[sourceName]?.isFifo,
             let sourceCount = queues[sourceName]?.messages.count
-        else {
-            throw QueueError(
-                .resourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
-        }
-        guard queues.values.contains(where: { $0.configuration.redrivePolicy?.deadLetterTargetArn == sourceArn }) else {
-            throw QueueError.invalidParameter(
-                "SourceArn", sourceArn, reason: "Source queue must be configured as a Dead Letter Queue.")
+        else { throw .moveSourceMissing }
+        // With several shards the queues redriving here may live on others: the node checked those.
+        guard configuration.shardCount > 1 || !queues(redrivingTo: sourceArn).isEmpty else {
+            throw .moveSourceNotDeadLetterQueue(sourceArn)
         }
         if let destinationArn {
-            guard let destinationName = queueName(fromArn: destinationArn),
-                let destinationIsFifo = queues[destinationName]?.isFifo
-            else {
-                throw QueueError(
-                    .resourceNotFound, "The resource that you specified for the DestinationArn parameter doesn't exist."
-                )
+            guard let destinationName = queueName(fromArn: destinationArn) else { throw .moveDestinationMissing }
+            let destinationIsFifo: Bool
+            if remoteShard(of: destinationName) != nil {
+                // On another shard, where the node checked it exists; its name tells its type.
+                destinationIsFifo = destinationName.hasSuffix(".fifo")
+            } else {
+                guard let queue = queues[destinationName] else { throw .moveDestinationMissing }
+                destinationIsFifo = queue.isFifo
             }
             guard destinationIsFifo == sourceIsFifo, destinationName != sourceName else {
                 throw QueueError.invalidParameter(
@@ -69,8 +68,7 @@ extension QueueEngine {
     /// ListMessageMoveTasks: newest first, at most `maxResults` (1–10, default 1).
     public func messageMoveTasks(sourceArn: String, maxResults: Int?) throws(QueueError) -> [MessageMoveTaskInfo] {
         guard let sourceName = queueName(fromArn: sourceArn), queues[sourceName] != nil else {
-            throw QueueError(
-                .resourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
+            throw .moveSourceMissing
         }
         let limit = maxResults ?? 1
         guard (1...QueueLimits.moveTaskHistoryMax).contains(limit) else {
@@ -129,6 +127,19 @@ extension QueueEngine {
                 break
             }
             let destinationName = task.destinationArn.flatMap(queueName(fromArn:)) ?? message.originQueueName
+            if let destinationName, remoteShard(of: destinationName) != nil {
+                guard outboxHasRoom else {
+                    // The outbox is full: carry on once the other shards took some.
+                    requeue(sequence, in: sourceName)
+                    break
+                }
+                queues[sourceName]!.remove(sequence)
+                sendAway(
+                    message, from: sourceName, to: destinationName, deadLetterSourceArn: nil, originQueueName: nil)
+                moved += 1
+                budget -= 1
+                continue
+            }
             guard let destinationName, queues[destinationName] != nil else {
                 requeue(sequence, in: sourceName)
                 failure = "The destination queue for message \(message.messageId) does not exist."

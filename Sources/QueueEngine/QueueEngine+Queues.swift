@@ -83,24 +83,27 @@ extension QueueEngine {
     }
 
     /// Checks a RedrivePolicy: the dead-letter queue exists, has the same type, and allows this source.
+    /// A dead-letter queue on another shard is checked there by the node before it proposes the policy;
+    /// here only its type, which its name tells.
     func validateRedrive(_ policy: RedrivePolicy, sourceName: String, sourceIsFifo: Bool) throws(QueueError) {
-        guard let targetName = queueName(fromArn: policy.deadLetterTargetArn), let target = queues[targetName] else {
-            throw QueueError(
-                .invalidParameterValue,
-                "Value \(policy.json) for parameter RedrivePolicy is invalid. Reason: Dead-letter target does not exist."
-            )
+        guard let targetName = queueName(fromArn: policy.deadLetterTargetArn) else {
+            throw .deadLetterTargetMissing(policy.json)
         }
-        guard target.isFifo == sourceIsFifo else {
+        let targetIsFifo: Bool
+        if remoteShard(of: targetName) != nil {
+            targetIsFifo = targetName.hasSuffix(".fifo")
+        } else {
+            guard let target = queues[targetName] else { throw .deadLetterTargetMissing(policy.json) }
+            targetIsFifo = target.isFifo
+        }
+        guard targetIsFifo == sourceIsFifo else {
             throw QueueError(
                 .invalidParameterValue,
                 "Value \(policy.json) for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be the same type of queue as the source."
             )
         }
-        if let allow = target.configuration.redriveAllowPolicy, !allow.allows(sourceArn: queueArn(sourceName)) {
-            throw QueueError(
-                .invalidParameterValue,
-                "Value \(policy.json) for parameter RedrivePolicy is invalid. Reason: Dead-letter target's RedriveAllowPolicy does not allow this source queue."
-            )
+        if remoteShard(of: targetName) == nil {
+            try checkDeadLetterTarget(targetName, sourceArn: queueArn(sourceName), policyJSON: policy.json)
         }
     }
 

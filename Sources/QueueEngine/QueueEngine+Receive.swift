@@ -8,12 +8,18 @@ extension QueueEngine {
         let now = clock
         try validateReceive(request)
         guard let configuration = queues[request.queueName]?.configuration else { throw .queueDoesNotExist() }
-        var deadLetterTarget: (name: String, maxReceiveCount: Int)?
+        var deadLetterTarget: (name: String, maxReceiveCount: Int, isRemote: Bool)?
         if let policy = configuration.redrivePolicy, let target = queueName(fromArn: policy.deadLetterTargetArn),
-            target != request.queueName, queues[target] != nil
+            target != request.queueName
         {
-            deadLetterTarget = (target, policy.maxReceiveCount)
+            if remoteShard(of: target) != nil {
+                // On another shard: through the outbox, while it has room (else the message stays here).
+                if outboxHasRoom { deadLetterTarget = (target, policy.maxReceiveCount, true) }
+            } else if queues[target] != nil {
+                deadLetterTarget = (target, policy.maxReceiveCount, false)
+            }
         }
+        var outboxRoom = QueueLimits.outboxMessagesMax - outbox.count
         let selection = AttributeSelection(request)
         let visibilityMilliseconds =
             Int64(request.visibilityTimeoutSeconds ?? configuration.visibilityTimeout) * 1000
@@ -44,8 +50,11 @@ extension QueueEngine {
             var candidates = CandidateCursor()
             while results.count < request.maxNumberOfMessages, let sequence = candidates.next(in: &queue) {
                 let message = queue.messages[sequence]!
-                if let deadLetterTarget, message.receiveCount >= deadLetterTarget.maxReceiveCount {
+                if let deadLetterTarget, message.receiveCount >= deadLetterTarget.maxReceiveCount,
+                    !deadLetterTarget.isRemote || outboxRoom > 0
+                {
                     if let removed = queue.remove(sequence) { redriven.append(removed) }
+                    if deadLetterTarget.isRemote { outboxRoom -= 1 }
                     continue
                 }
                 queue.hide(sequence, until: now + visibilityMilliseconds)
@@ -71,9 +80,15 @@ extension QueueEngine {
         if let deadLetterTarget {
             let sourceArn = queueArn(request.queueName)
             for message in redriven {
-                enqueueMoved(
-                    message, into: deadLetterTarget.name, deadLetterSourceArn: sourceArn,
-                    originQueueName: request.queueName)
+                if deadLetterTarget.isRemote {
+                    sendAway(
+                        message, from: request.queueName, to: deadLetterTarget.name, deadLetterSourceArn: sourceArn,
+                        originQueueName: request.queueName)
+                } else {
+                    enqueueMoved(
+                        message, into: deadLetterTarget.name, deadLetterSourceArn: sourceArn,
+                        originQueueName: request.queueName)
+                }
             }
         }
         return received

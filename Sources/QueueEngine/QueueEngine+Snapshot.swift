@@ -5,12 +5,13 @@ import Crypto
 /// The snapshot is canonical: equal engine states give equal bytes (maps are written sorted by key), and a
 /// restored engine snapshots to the same bytes as the engine it came from. Its layout:
 ///
-/// - magic `FRYS`, a format version byte (1);
+/// - magic `FRYS`, a format version byte (2; format 1, without transfers, is still read);
 /// - the shard id, region and account id of the engine that wrote it, which must match the restoring one;
 /// - clock, next message sequence, next queue incarnation, next move task number, last advance time;
 /// - recently deleted queue names with their deletion times;
 /// - every queue, sorted by name (see `SnapshotEncoder`);
 /// - move tasks by source queue name, oldest first;
+/// - (format 2) the next transfer id, the outbox oldest first, and import records by source shard;
 /// - the SHA-256 of everything before it (32 bytes).
 ///
 /// Indexes the engine can rebuild from the messages are not written: state counters, standard queues'
@@ -21,8 +22,8 @@ import Crypto
 extension QueueEngine {
     /// The bytes every snapshot starts with.
     static let snapshotMagic: [UInt8] = Array("FRYS".utf8)
-    /// The format version this build writes and reads.
-    static let snapshotFormatVersion: UInt8 = 1
+    /// The format version this build writes; it reads this one and every earlier one.
+    static let snapshotFormatVersion: UInt8 = 2
     /// Bytes of the trailing checksum.
     static let snapshotChecksumBytes = 32
 
@@ -63,7 +64,7 @@ extension QueueEngine {
                 throw EngineCodecError(.notASnapshot, "the bytes do not start with FRYS", offset: 0)
             }
             let version = buffer[snapshotMagic.count]
-            guard version == snapshotFormatVersion else {
+            guard (1...snapshotFormatVersion).contains(version) else {
                 throw EngineCodecError(
                     .unsupportedVersion,
                     "snapshot format version \(version), this build reads \(snapshotFormatVersion)",
@@ -77,7 +78,8 @@ extension QueueEngine {
             }
             var reader = BinaryReader(body)
             _ = try reader.readRaw(headerBytes)
-            let engine = try SnapshotDecoder.decodeEngine(configuration: configuration, from: &reader)
+            let engine = try SnapshotDecoder.decodeEngine(
+                configuration: configuration, version: version, from: &reader)
             try reader.expectEnd()
             return engine
         }

@@ -8,16 +8,21 @@ public struct QueueEngineConfiguration: Sendable, Equatable {
     public var shardId: UInt32
     /// The key that MACs receipt handles and derives message ids (at least 16 bytes).
     public var receiptHandleKey: [UInt8]
+    /// How many shards the cluster has: a queue whose name hashes to another shard lives in another
+    /// engine, and messages redriven or moved to it leave through the outbox.
+    public var shardCount: Int
 
     public init(
         region: String = "us-east-1", accountId: String = "000000000000", shardId: UInt32 = 0,
-        receiptHandleKey: [UInt8]
+        receiptHandleKey: [UInt8], shardCount: Int = 1
     ) {
         precondition(receiptHandleKey.count >= 16, "receiptHandleKey has \(receiptHandleKey.count) bytes, needs 16")
+        precondition(shardCount >= 1, "shardCount \(shardCount)")
         self.region = region
         self.accountId = accountId
         self.shardId = shardId
         self.receiptHandleKey = receiptHandleKey
+        self.shardCount = shardCount
     }
 }
 
@@ -43,6 +48,12 @@ public struct QueueEngine: Sendable {
     var moveTasks: [String: [MessageMoveTask]] = [:]
     /// The clock when time last advanced for move tasks.
     var lastAdvanceMilliseconds: Int64?
+    /// Messages taken from a queue of this shard for a queue of another, oldest first, until that
+    /// shard imported them (see `QueueEngine+Transfers`).
+    var outbox: [TransferredMessage] = []
+    var nextTransferId: UInt64 = 1
+    /// Per source shard: the transfers imported so far, for idempotent retries.
+    var imports: [UInt32: ImportRecord] = [:]
 
     public init(configuration: QueueEngineConfiguration) {
         self.configuration = configuration
@@ -54,13 +65,13 @@ public struct QueueEngine: Sendable {
         "arn:aws:sqs:\(configuration.region):\(configuration.accountId):\(name)"
     }
 
-    /// The queue name an ARN of this account and region names, or nil.
     /// The queue name an ARN ends with (its last `:` part), unvalidated: enough to route a request to
     /// the queue's shard, where `queueName(fromArn:)` checks region and account.
     public static func routingName(ofArn arn: String) -> String {
         arn.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? arn
     }
 
+    /// The queue name an ARN of this account and region names, or nil.
     func queueName(fromArn arn: String) -> String? {
         let prefix = "arn:aws:sqs:\(configuration.region):\(configuration.accountId):"
         guard arn.hasPrefix(prefix) else { return nil }

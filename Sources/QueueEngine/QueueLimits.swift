@@ -53,6 +53,13 @@ public enum QueueLimits {
     public static let moveTaskMessagesPerAdvanceMax = 1_000
     /// Finished move tasks remembered per source queue (ListMessageMoveTasks shows at most 10).
     public static let moveTaskHistoryMax = 10
+    /// Messages waiting in a shard's outbox for a queue of another shard; past this, redrive to such a
+    /// queue pauses (the message stays in its source queue) and move tasks wait.
+    public static let outboxMessagesMax = 10_000
+    /// Messages one import carries from a shard's outbox to another shard.
+    public static let transferBatchMessagesMax = 64
+    /// Message bytes one import carries (at least one message, whatever its size).
+    public static let transferBatchBytesMax = 4 << 20
     /// Most results of a list action.
     public static let listResultsMax = 1_000
     /// Most tags per queue.

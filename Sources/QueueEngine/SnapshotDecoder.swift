@@ -15,7 +15,7 @@ enum SnapshotDecoder {
     static let moveTaskBytesMin = 10
 
     static func decodeEngine(
-        configuration: QueueEngineConfiguration, from reader: inout BinaryReader
+        configuration: QueueEngineConfiguration, version: UInt8, from reader: inout BinaryReader
     ) throws(EngineCodecError) -> QueueEngine {
         let shardId = try reader.readUInt32()
         let region = try reader.readString()
@@ -47,7 +47,37 @@ enum SnapshotDecoder {
             for _ in 0..<count { tasks.append(try decodeMoveTask(sourceName: sourceName, from: &reader)) }
             return tasks
         }
+        if version >= 2 { try decodeTransfers(into: &engine, from: &reader) }
         return engine
+    }
+
+    /// Format 2: the outbox (ids increasing, below the next id) and the import records by source shard.
+    private static func decodeTransfers(
+        into engine: inout QueueEngine, from reader: inout BinaryReader
+    ) throws(EngineCodecError) {
+        engine.nextTransferId = try readCounter("next transfer id", from: &reader)
+        let count = try reader.readCount(elementBytesMin: reader.transferredMessageBytesMin)
+        guard count <= QueueLimits.outboxMessagesMax else { throw reader.malformed("outbox of \(count) messages") }
+        var previous: UInt64 = 0
+        for _ in 0..<count {
+            let message = try reader.readTransferredMessage()
+            guard message.id > previous, message.id < engine.nextTransferId else {
+                throw reader.malformed("outbox transfer id \(message.id) out of order")
+            }
+            previous = message.id
+            engine.outbox.append(message)
+        }
+        let shards = try reader.readCount(elementBytesMin: 3)
+        var last: UInt32?
+        for _ in 0..<shards {
+            let shard = try reader.readUInt32()
+            guard last.map({ shard > $0 }) ?? true else { throw reader.malformed("import records out of order") }
+            last = shard
+            var record = ImportRecord(throughId: try reader.readVarint())
+            let missing = try reader.readCount()
+            for _ in 0..<missing { record.missing.append(try reader.readVarint()) }
+            engine.imports[shard] = record
+        }
     }
 
     /// A counter that is incremented after use: at least 1, and never at the top of its range.

@@ -18,6 +18,17 @@ enum SnapshotEncoder {
             writer.writeCount(tasks.count)
             for task in tasks { encode(task, into: &writer) }
         }
+        writer.writeVarint(engine.nextTransferId)
+        writer.writeCount(engine.outbox.count)
+        for message in engine.outbox { writer.writeTransferredMessage(message) }
+        writer.writeCount(engine.imports.count)
+        for shard in engine.imports.keys.sorted() {
+            let record = engine.imports[shard]!
+            writer.writeVarint(shard)
+            writer.writeVarint(record.throughId)
+            writer.writeCount(record.missing.count)
+            for id in record.missing { writer.writeVarint(id) }
+        }
     }
 
     /// A queue (its name is the map key): identity and timestamps, configuration, tags, messages by

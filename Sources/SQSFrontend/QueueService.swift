@@ -13,6 +13,9 @@ public protocol QueueService: Sendable {
     func read<Result: Sendable>(
         queue: String, _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
     ) async throws(QueueError) -> Result
+    /// ListDeadLetterSourceQueues: the queues (of any shard) whose dead-letter queue is `name`.
+    func deadLetterSourceQueues(of name: String, maxResults: Int?, nextToken: String?) async throws(QueueError)
+        -> QueueNamePage
     /// ListQueues over every queue of the node's account.
     func listQueues(prefix: String?, maxResults: Int?, nextToken: String?) async throws(QueueError) -> QueueNamePage
 }

@@ -55,9 +55,7 @@ extension SQSHandler {
         let name = try queueName(parameters, request)
         let maxResults = try parameters.integer("MaxResults")
         let nextToken = try parameters.string("NextToken")
-        let page = try await host.read(queue: name) { engine throws(QueueError) in
-            try engine.deadLetterSourceQueues(of: name, maxResults: maxResults, nextToken: nextToken)
-        }
+        let page = try await host.deadLetterSourceQueues(of: name, maxResults: maxResults, nextToken: nextToken)
         var result: WireObject = ["queueUrls": .list(page.queueNames.map { .string(queueUrl($0, request)) })]
         if let token = page.nextToken { result["NextToken"] = .string(token) }
         return result

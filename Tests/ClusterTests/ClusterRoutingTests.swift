@@ -40,29 +40,99 @@ import Testing
         await node.shutdown()
     }
 
-    @Test func aDeadLetterQueueOnAnotherShardIsRefusedWithAClearError() async throws {
+    static let arnPrefix = "arn:aws:sqs:us-east-1:000000000000:"
+
+    static func policy(_ name: String, maxReceiveCount: Int = 1) -> String {
+        "{\"deadLetterTargetArn\":\"\(arnPrefix)\(name)\",\"maxReceiveCount\":\"\(maxReceiveCount)\"}"
+    }
+
+    /// Receives from `queue` (visibility 0) until `body` says done or 10 s pass.
+    static func receive(_ node: ClusterNode, _ queue: String, until done: ([ReceivedMessage]) -> Bool) async throws
+        -> [ReceivedMessage]
+    {
+        var all: [ReceivedMessage] = []
+        for _ in 0..<200 {
+            if case .received(let messages) = await node.receive(
+                ReceiveMessageRequest(queueName: queue, maxNumberOfMessages: 10, visibilityTimeoutSeconds: 0),
+                waitSeconds: 0)
+            {
+                all += messages
+            }
+            if done(all) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return all
+    }
+
+    @Test func aDeadLetterQueueOnAnotherShardGetsMessagesAndMovesThemBack() async throws {
         let node = try await Self.node()
         let source = "orders"
         let sourceShard = node.placement.shard(forQueue: source)
-        let elsewhere = (0..<100).map { "dlq-\($0)" }.first { node.placement.shard(forQueue: $0) != sourceShard }!
-        let sameShard = (0..<1_000).map { "dlq-\($0)" }.first { node.placement.shard(forQueue: $0) == sourceShard }!
-        for name in [source, elsewhere, sameShard] {
-            _ = await node.apply(.createQueue(name: name, attributes: [:], tags: [:]))
-        }
-        let policy = { (name: String) in
-            "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:\(name)\",\"maxReceiveCount\":\"3\"}"
-        }
+        let deadLetter = (0..<100).map { "dlq-\($0)" }.first { node.placement.shard(forQueue: $0) != sourceShard }!
+        let missing = (0..<100).map { "gone-\($0)" }.first { node.placement.shard(forQueue: $0) != sourceShard }!
+        _ = await node.apply(.createQueue(name: source, attributes: [:], tags: [:]))
+
+        // The dead-letter queue's shard checks that it exists.
         let refused = await node.apply(
-            .setQueueAttributes(name: source, attributes: ["RedrivePolicy": policy(elsewhere)]))
+            .setQueueAttributes(name: source, attributes: ["RedrivePolicy": Self.policy(missing)]))
         guard case .failure(let error) = refused else {
-            Issue.record("a cross-shard dead-letter queue was accepted: \(refused)")
+            Issue.record("a dead-letter queue that does not exist was accepted: \(refused)")
             return
         }
-        #expect(error.code == .invalidParameterValue)
-        #expect(error.message.contains("shard"))
-        let accepted = await node.apply(
-            .setQueueAttributes(name: source, attributes: ["RedrivePolicy": policy(sameShard)]))
-        #expect(accepted == .done)
+        #expect(error.code == .invalidParameterValue && error.message.contains("does not exist"))
+
+        _ = await node.apply(.createQueue(name: deadLetter, attributes: [:], tags: [:]))
+        #expect(
+            await node.apply(.setQueueAttributes(name: source, attributes: ["RedrivePolicy": Self.policy(deadLetter)]))
+                == .done)
+        let sources = try await node.deadLetterSourceQueues(of: deadLetter, maxResults: nil, nextToken: nil)
+        #expect(sources.queueNames == [source])
+
+        let entries = (0..<5).map { SendMessageEntry(id: "e\($0)", body: "poison \($0)") }
+        guard
+            case .sent(let results) = await node.apply(
+                .sendMessages(queueName: source, entries: entries, senderId: "AKID", isBatch: true))
+        else {
+            Issue.record("send failed")
+            return
+        }
+        let sent = Set(
+            results.compactMap { result -> String? in
+                if case .success(let message) = result.outcome { return message.messageId }
+                return nil
+            })
+        #expect(sent.count == 5)
+        // Received once each; the next receives take them to the dead-letter queue on the other shard.
+        _ = try await Self.receive(node, source) { $0.count >= 5 }
+        var dead: [ReceivedMessage] = []
+        for _ in 0..<100 where Set(dead.map(\.messageId)) != sent {
+            #expect(try await Self.receive(node, source) { _ in true }.isEmpty)
+            dead += try await Self.receive(node, deadLetter) { _ in true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(Set(dead.map(\.messageId)) == sent)
+
+        // A move task on the dead-letter queue's shard returns them to their source on the other shard.
+        guard
+            case .moveTaskStarted = await node.apply(
+                .startMessageMoveTask(
+                    sourceArn: Self.arnPrefix + deadLetter, destinationArn: nil, maxNumberOfMessagesPerSecond: nil))
+        else {
+            Issue.record("move task not started")
+            return
+        }
+        let back = try await Self.receive(node, source) { Set($0.map(\.messageId)) == sent }
+        #expect(Set(back.map(\.messageId)) == sent)
+
+        // A queue no queue redrives to is not a move task source, whatever its shard.
+        let notDeadLetter = await node.apply(
+            .startMessageMoveTask(
+                sourceArn: Self.arnPrefix + source, destinationArn: nil, maxNumberOfMessagesPerSecond: nil))
+        guard case .failure(let moveError) = notDeadLetter else {
+            Issue.record("a move task from a queue that is no dead-letter queue started")
+            return
+        }
+        #expect(moveError.message.contains("Dead Letter Queue"))
         await node.shutdown()
     }
 }

@@ -101,6 +101,27 @@ enum SampleCommands {
             destinationArn: "arn:aws:sqs:eu-west-3:123456789012:q", maxNumberOfMessagesPerSecond: 0),
         .cancelMessageMoveTask(taskHandle: "6162"),
         .advanceTime,
+        .importMessages(
+            sourceShard: 3,
+            messages: [
+                TransferredMessage(
+                    id: 1, queueName: "dlq", returnQueueName: unicode, messageId: "id-1", body: unicode,
+                    md5OfBody: "0123", messageAttributes: attributes, md5OfMessageAttributes: "4567",
+                    systemAttributes: [:], md5OfSystemAttributes: nil, senderId: "AKID",
+                    sentTimestamp: 1_700_000_000_000,
+                    messageGroupId: "g", messageDeduplicationId: nil, sizeBytes: 42,
+                    deadLetterQueueSourceArn: "arn:aws:sqs:eu-west-3:123456789012:q", originQueueName: "q",
+                    returnDeadLetterQueueSourceArn: nil, returnOriginQueueName: "origin"),
+                TransferredMessage(
+                    id: UInt64.max, queueName: "", returnQueueName: "", messageId: "", body: "", md5OfBody: "",
+                    messageAttributes: [:], md5OfMessageAttributes: nil, systemAttributes: attributes,
+                    md5OfSystemAttributes: "89", senderId: "", sentTimestamp: 0, messageGroupId: nil,
+                    messageDeduplicationId: "d", sizeBytes: 0, deadLetterQueueSourceArn: nil, originQueueName: nil,
+                    returnDeadLetterQueueSourceArn: "arn", returnOriginQueueName: nil),
+            ]),
+        .importMessages(sourceShard: 0, messages: []),
+        .settleOutbox(delivered: [1, 2, UInt64.max], returned: []),
+        .settleOutbox(delivered: [], returned: [7]),
     ]
 
     static let timestamps: [Int64] = [0, 1, -1, 1_700_000_000_000, Int64.min, Int64.max]

@@ -51,6 +51,7 @@ struct SnapshotDifferentialTests {
                 kind = entries.contains { $0.outcome.isSuccess } ? "acknowledged" : "ack none"
             case .moveTaskStarted: kind = "move task started"
             case .moveTaskCancelled: kind = "move task cancelled"
+            case .imported: kind = "imported"
             case .queueCreated: kind = "queue created"
             case .done:
                 if case .purgeQueue = command { kind = "purged" } else { kind = "done" }

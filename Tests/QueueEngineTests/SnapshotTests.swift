@@ -97,7 +97,7 @@ struct SnapshotTests {
     @Test func emptyEngineRoundTrips() throws {
         let engine = QueueEngine(configuration: codecTestConfiguration)
         let bytes = engine.snapshot()
-        #expect(Array(bytes.prefix(5)) == Array("FRYS".utf8) + [1])
+        #expect(Array(bytes.prefix(5)) == Array("FRYS".utf8) + [2])
         let restored = try QueueEngine(configuration: codecTestConfiguration, snapshot: bytes)
         #expect(restored.snapshot() == bytes)
         #expect(restored.queueNames.isEmpty && restored.clock == 0)
@@ -129,7 +129,7 @@ struct SnapshotTests {
         harness.apply(.deleteQueue(name: "gone"))
         let bytes = harness.engine.snapshot()
         let expected = [
-            "46525953", "01", "07", "0965752d776573742d33", "0c313233343536373839303132",  // magic, version, shard
+            "46525953", "02", "07", "0965752d776573742d33", "0c313233343536373839303132",  // magic, version, shard
             "d00f", "01", "03", "01", "00",  // clock, next sequence, incarnation, task number; no advance
             "01", "04676f6e65", "d00f",  // deleted queues: gone at 1000
             "01", "0171", "01", "d00f", "d00f", "00",  // queue q: incarnation, timestamps, no purge
@@ -138,10 +138,37 @@ struct SnapshotTests {
             "01", "0174", "0176",  // tags
             "00", "00", "00", "00", "00", "00",  // messages, timers, groups, ready groups, deduplications, attempts
             "00",  // move tasks
-            "f5529b9a8081a57870ca20112b8225be897041ffe111c0ec33f7069524fededc",  // SHA-256
+            "01", "00", "00",  // next transfer id, outbox, import records
+            "3b870807dc3017f37bce4cf4bec72a7a64d43df03cf2fe4d10ffb743e040f93b",  // SHA-256
         ].joined()
         #expect(MessageDigest.hex(bytes) == expected)
         #expect(try QueueEngine(configuration: codecTestConfiguration, snapshot: bytes).queueNames == ["q"])
+    }
+
+    /// Format 1 (before transfers between shards) is still read: the same state as `formatIsStable`.
+    @Test func formatOneIsStillRead() throws {
+        let bytes = Self.bytes(
+            fromHex: [
+                "46525953", "01", "07", "0965752d776573742d33", "0c313233343536373839303132",
+                "d00f", "01", "03", "01", "00", "01", "04676f6e65", "d00f", "01", "0171", "01", "d00f", "d00f", "00",
+                "00", "80808001", "80982a", "00", "0a", "00", "00", "00", "00", "d804", "01", "00", "00",
+                "057175657565", "087065725175657565", "01", "0174", "0176", "00", "00", "00", "00", "00", "00", "00",
+                "f5529b9a8081a57870ca20112b8225be897041ffe111c0ec33f7069524fededc",
+            ].joined())
+        let engine = try QueueEngine(configuration: codecTestConfiguration, snapshot: bytes)
+        #expect(engine.queueNames == ["q"])
+        #expect(engine.outbox.isEmpty && engine.imports.isEmpty && engine.nextTransferId == 1)
+    }
+
+    static func bytes(fromHex hex: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(UInt8(hex[index..<next], radix: 16)!)
+            index = next
+        }
+        return bytes
     }
 
     @Test func snapshotsOfOtherShardsAreRefused() {
@@ -176,9 +203,11 @@ struct SnapshotTests {
         #expect(
             Self.restoreError(Array("not a snapshot at all, but long enough to have a checksum".utf8))?.code
                 == .notASnapshot)
-        bytes[4] = 2
+        bytes[4] = 3
         #expect(Self.restoreError(bytes)?.code == .unsupportedVersion)
-        bytes[4] = 1
+        bytes[4] = 0
+        #expect(Self.restoreError(bytes)?.code == .unsupportedVersion)
+        bytes[4] = 2
         let trailing = Array(bytes.dropLast(QueueEngine.snapshotChecksumBytes)) + [0] + Array(repeating: 0, count: 32)
         #expect(Self.restoreError(Self.resealed(trailing))?.code == .malformed)
     }

@@ -5,6 +5,7 @@ cluster, then drains the queue and checks that every acknowledged send was recei
 that nothing was received that was never sent (lost / unexpected / duplicated counts are printed).
 """
 
+import json
 import os
 import shutil
 import signal
@@ -93,6 +94,72 @@ def test_all_nodes_restarted_at_once_lose_nothing(cluster):
     time.sleep(2)
     load.finish(cluster.endpoints)
     load.check("kill -9 of all three nodes, then restart")
+
+
+def _queue_pair_on_two_shards(shards):
+    """A source queue name and a dead-letter queue name homed on different shards."""
+    source = "billing"
+    home = cs.shard_of(source, shards)
+    dead = next(f"billing-dlq-{i}" for i in range(100) if cs.shard_of(f"billing-dlq-{i}", shards) != home)
+    return source, dead
+
+
+def _available(sqs, url):
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+
+@pytest.mark.ferry_timeout(240)
+def test_a_dead_letter_queue_on_another_shard_survives_a_leader_kill_both_ways(cluster):
+    """Redrive to a dead-letter queue on another shard, and a move task back, while the shard leader
+    doing the transfer is killed: every message arrives, none twice."""
+    source, dead = _queue_pair_on_two_shards(cluster.shards)
+    clients = {node: fs.make_sqs_client(cluster.endpoint(node)) for node in (1, 2, 3)}
+    dead_url = clients[1].create_queue(QueueName=dead)["QueueUrl"]
+    policy = json.dumps({"deadLetterTargetArn": fs.expected_arn(dead), "maxReceiveCount": 1})
+    source_url = clients[2].create_queue(QueueName=source, Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    listed = clients[3].list_dead_letter_source_queues(QueueUrl=dead_url)["queueUrls"]
+    assert [url.rsplit("/", 1)[1] for url in listed] == [source]
+
+    sent = set()
+    for batch in range(20):
+        entries = [{"Id": str(i), "MessageBody": f"invoice {batch}-{i}"} for i in range(10)]
+        reply = clients[1 + batch % 3].send_message_batch(QueueUrl=source_url, Entries=entries)
+        assert not reply.get("Failed")
+        sent |= {entry["MessageId"] for entry in reply["Successful"]}
+    received_once = fs.receive_all(clients[1], source_url, len(sent), timeout=60, VisibilityTimeout=0)
+    assert {m["MessageId"] for m in received_once} == sent
+
+    # The source shard's leader carries messages to the other shard: kill it while receives redrive them.
+    leader = cluster.leader_of(source)
+    survivors = [node for node in (1, 2, 3) if node != leader]
+    cluster.kill9(leader)
+    deadline = time.monotonic() + 90
+    while _available(clients[survivors[0]], dead_url) < len(sent) and time.monotonic() < deadline:
+        reply = clients[survivors[1]].receive_message(
+            QueueUrl=source_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1)
+        assert not reply.get("Messages"), "a message was received past maxReceiveCount"
+    cluster.up(only=leader)
+    in_dead = _available(clients[survivors[0]], dead_url)
+    print(f"killed source shard leader {leader}; {in_dead} of {len(sent)} messages in the dead-letter queue")
+    assert in_dead == len(sent)
+
+    # And back: a move task on the dead-letter queue's shard, whose leader is killed mid-move.
+    task = clients[1].start_message_move_task(SourceArn=fs.expected_arn(dead), MaxNumberOfMessagesPerSecond=50)
+    assert task["TaskHandle"]
+    time.sleep(1)
+    dead_leader = cluster.leader_of(dead)
+    cluster.kill9(dead_leader)
+    reader = next(node for node in (1, 2, 3) if node != dead_leader)
+    back = fs.receive_all(clients[reader], source_url, len(sent), timeout=120, VisibilityTimeout=120)
+    cluster.up(only=dead_leader)
+    ids = [m["MessageId"] for m in back]
+    lost = len(sent - set(ids))
+    unexpected = len(set(ids) - sent)
+    duplicated = len(ids) - len(set(ids))
+    print(f"moved back with dead-letter shard leader {dead_leader} killed: lost {lost}, unexpected {unexpected}, "
+          f"duplicated {duplicated}")
+    assert lost == 0 and unexpected == 0
 
 
 # --------------------------------------------------------------------------- partition (network namespaces)
