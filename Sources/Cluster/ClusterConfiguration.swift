@@ -69,14 +69,6 @@ public struct ClusterConfiguration: Sendable {
                 throw ClusterError(description: "no peer address for node \(node)")
             }
         }
-        // Every node hosts every shard while the node count is at most the replication factor; above
-        // that a node would have to forward reads as well as commands to nodes that host the shard.
-        guard placement.replicationFactor == nodes.count else {
-            throw ClusterError(
-                description:
-                    "\(nodes.count) nodes with replication factor \(replicationFactor): this version needs every node to hold every shard (nodes ≤ replication factor)"
-            )
-        }
         guard receiptHandleKey.count >= 16 else {
             throw ClusterError(description: "the receipt-handle key must be at least 16 bytes")
         }

@@ -16,6 +16,7 @@ public final class ClusterNode: Sendable {
     public let placement: Placement
     private let replicas: [ShardID: ShardReplica]
     private let transport: PeerTransport?
+    private let router: NodeRouter
     private let logger: Logger
 
     /// Opens (or creates) every hosted shard's log and restores its state. Throws naming the file and
@@ -29,14 +30,19 @@ public final class ClusterNode: Sendable {
         self.logger = logger
         let placement = try configuration.placement()
         self.placement = placement
-        let replicaBox = ReplicaTable()
+        let router = NodeRouter(
+            nodeID: configuration.nodeID, placement: placement, settings: configuration.shard,
+            eventLoop: group.next(), logger: logger)
+        self.router = router
         if let transportConfiguration = configuration.transport, configuration.nodes.count > 1 {
             transport = try PeerTransport(
                 configuration: transportConfiguration, group: group, logger: logger,
-                onFrame: { peer, frame in replicaBox.deliver(frame, from: peer, logger: logger) })
+                onFrame: { peer, frame in router.deliver(frame, from: peer) },
+                onLinkChange: { peer, isUp in if !isUp { router.linkDown(peer) } })
         } else {
             transport = nil
         }
+        router.set(transport)
         let transport = self.transport
         var replicas: [ShardID: ShardReplica] = [:]
         var options = SegmentLogOptions()
@@ -80,16 +86,14 @@ public final class ClusterNode: Sendable {
                     logger: logger,
                     send: { peer, frames in transport?.send(frames, to: peer) ?? false }, onFatal: onFatal,
                     repair: repair,
-                    transfer: { target, messages in
-                        replicaBox.transfer(messages, from: shard, to: target, logger: logger)
-                    })
+                    transfer: { target, messages in router.transfer(messages, from: shard, to: target) })
             } catch {
                 log.close()
                 throw ClusterError(description: "cannot restore \(shard) from \(directory): \(error)")
             }
         }
         self.replicas = replicas
-        replicaBox.set(replicas)
+        router.set(replicas)
     }
 
     /// Starts the shard threads and the peer links.
@@ -138,26 +142,23 @@ public final class ClusterNode: Sendable {
         replicas[placement.shard(forQueue: name)]
     }
 
-    private static let notHosted = QueueError(
-        .serviceUnavailable, "This node holds no replica of the queue's shard. Retry the request on another node.")
-    private static let busy = ShardReplica.busy
+    private static let notHosted = NodeRouter.notHosted
 
-    /// Applies a command through the log of its queue's shard; answers once it applied on this node.
+    /// Applies a command through the log of its queue's shard, on this node or the nodes that host it;
+    /// answers once it applied.
     public func apply(_ command: Command) async -> CommandResult {
         if case .cancelMessageMoveTask = command { return await cancelMoveTask(command) }
-        guard let name = command.queueName, let replica = replica(forQueue: name) else {
-            return .failure(Self.notHosted)
-        }
+        guard let name = command.queueName else { return .failure(Self.notHosted) }
         do throws(QueueError) {
             try await checkOtherShards(command)
         } catch {
             return .failure(error)
         }
-        return await replica.run(command)
+        return await router.run(command, on: placement.shard(forQueue: name))
     }
 
     /// What a command's shard cannot check alone: a dead-letter queue, a move task's destination, or the
-    /// queues redriving to a move task's source, on other shards. Checked by reading those shards before
+    /// queues redriving to a move task's source, on other shards. Checked by asking those shards before
     /// proposing (a queue deleted in between is handled when messages reach it: they come back).
     private func checkOtherShards(_ command: Command) async throws(QueueError) {
         guard placement.shardCount > 1 else { return }
@@ -168,26 +169,22 @@ public final class ClusterNode: Sendable {
                 let targetArn = object["deadLetterTargetArn"] as? String
             else { return }
             let targetShard = placement.shard(forQueue: QueueEngine.routingName(ofArn: targetArn))
-            guard targetShard != placement.shard(forQueue: name), let target = replicas[targetShard] else { return }
-            let sourceArn = queueArn(name)
-            try await Self.read(target) { engine throws(QueueError) in
-                try engine.checkDeadLetterTarget(arn: targetArn, sourceArn: sourceArn, policyJSON: policy)
-            }
+            guard targetShard != placement.shard(forQueue: name) else { return }
+            _ = try await router.query(
+                .checkDeadLetterTarget(arn: targetArn, sourceArn: queueArn(name), policyJSON: policy), on: targetShard)
         case .startMessageMoveTask(let sourceArn, let destinationArn, _):
-            guard let source = replica(forQueue: QueueEngine.routingName(ofArn: sourceArn)),
-                try await Self.read(source, { engine in engine.queueExists(arn: sourceArn) })
-            else { return }  // the source's shard answers that it does not exist
+            let sourceShard = placement.shard(forQueue: QueueEngine.routingName(ofArn: sourceArn))
+            // A source that does not exist: its shard says so, with the error SQS gives.
+            guard try await router.query(.queueExistsByArn(sourceArn), on: sourceShard).flag else { return }
             var isDeadLetterQueue = false
             for shard in placement.shards where !isDeadLetterQueue {
-                guard let replica = replicas[shard] else { throw Self.notHosted }
-                isDeadLetterQueue = try await !Self.read(replica) { $0.queues(redrivingTo: sourceArn) }.isEmpty
+                isDeadLetterQueue = try await !router.query(.queuesRedriving(toArn: sourceArn), on: shard).names.isEmpty
             }
             guard isDeadLetterQueue else { throw .moveSourceNotDeadLetterQueue(sourceArn) }
-            guard let destinationArn,
-                let destination = replica(forQueue: QueueEngine.routingName(ofArn: destinationArn)),
-                destination !== source
-            else { return }
-            guard try await Self.read(destination, { engine in engine.queueExists(arn: destinationArn) }) else {
+            guard let destinationArn else { return }
+            let destinationShard = placement.shard(forQueue: QueueEngine.routingName(ofArn: destinationArn))
+            guard destinationShard != sourceShard else { return }
+            guard try await router.query(.queueExistsByArn(destinationArn), on: destinationShard).flag else {
                 throw .moveDestinationMissing
             }
         default:
@@ -202,8 +199,8 @@ public final class ClusterNode: Sendable {
     /// A move task's handle names no queue: ask each shard until one knows it.
     private func cancelMoveTask(_ command: Command) async -> CommandResult {
         var last = CommandResult.failure(QueueError(.resourceNotFound, "Task does not exist."))
-        for shard in replicas.keys.sorted() {
-            let result = await replicas[shard]!.run(command)
+        for shard in placement.shards {
+            let result = await router.run(command, on: shard)
             if case .failure(let error) = result, error.code == .resourceNotFound {
                 last = result
                 continue
@@ -215,56 +212,33 @@ public final class ClusterNode: Sendable {
 
     /// ReceiveMessage, long-polling up to `waitSeconds` (nil: the queue's ReceiveMessageWaitTimeSeconds).
     public func receive(_ request: ReceiveMessageRequest, waitSeconds: Int?) async -> CommandResult {
-        guard let replica = replica(forQueue: request.queueName) else { return .failure(Self.notHosted) }
-        return await withCheckedContinuation { continuation in
-            if !replica.post(.receive(request, waitSeconds: waitSeconds, continuation)) {
-                continuation.resume(returning: .failure(Self.busy))
-            }
-        }
+        await router.receive(request, waitSeconds: waitSeconds, on: placement.shard(forQueue: request.queueName))
     }
 
-    /// A linearizable read (ReadIndex) of the engine that holds `queue`.
+    /// A linearizable query of the shard that holds `queue`, wherever it is hosted.
+    public func query(_ query: ShardQuery, queue: String) async throws(QueueError) -> ShardAnswer {
+        try await router.query(query, on: placement.shard(forQueue: queue))
+    }
+
+    /// A linearizable read (ReadIndex) of this node's own replica of `queue`'s shard; ServiceUnavailable
+    /// when this node hosts none (`query` asks the nodes that do).
     public func read<Result: Sendable>(
         queue: String, _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
     ) async throws(QueueError) -> Result {
         guard let replica = replica(forQueue: queue) else { throw Self.notHosted }
-        return try await Self.read(replica, body)
-    }
-
-    private static func read<Result: Sendable>(
-        _ replica: ShardReplica, _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
-    ) async throws(QueueError) -> Result {
-        let outcome: Swift.Result<Result, QueueError> = await withCheckedContinuation { continuation in
-            let run: ReadBody = { engine, error in
-                if let error { return continuation.resume(returning: .failure(error)) }
-                switch engine {
-                case .some(let engine):
-                    do throws(QueueError) {
-                        continuation.resume(returning: .success(try body(engine)))
-                    } catch {
-                        continuation.resume(returning: .failure(error))
-                    }
-                case .none:
-                    continuation.resume(returning: .failure(Self.busy))
-                }
-            }
-            if !replica.post(.read(run)) { continuation.resume(returning: .failure(Self.busy)) }
-        }
-        return try outcome.get()
+        return try await replica.read(body)
     }
 
     /// ListDeadLetterSourceQueues: the queues of every shard whose RedrivePolicy names `name`'s queue.
     public func deadLetterSourceQueues(of name: String, maxResults: Int?, nextToken: String?) async throws(QueueError)
         -> QueueNamePage
     {
-        let arn = try await read(queue: name) { engine throws(QueueError) in
-            _ = try engine.deadLetterSourceQueues(of: name, maxResults: nil, nextToken: nil)
-            return engine.queueArn(name)
+        guard let arn = try await query(.existingQueueArn(name: name), queue: name).names.first else {
+            throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
         }
         var names: [String] = []
         for shard in placement.shards {
-            guard let replica = replicas[shard] else { throw Self.notHosted }
-            names += try await Self.read(replica) { engine in engine.queues(redrivingTo: arn) }
+            names += try await router.query(.queuesRedriving(toArn: arn), on: shard).names
         }
         return try QueueEngine.queueNamePage(names, maxResults: maxResults, nextToken: nextToken)
     }
@@ -275,65 +249,8 @@ public final class ClusterNode: Sendable {
     {
         var names: [String] = []
         for shard in placement.shards {
-            guard let replica = replicas[shard] else { throw Self.notHosted }
-            names += try await Self.read(replica) { engine in engine.queueNames(prefix: prefix) }
+            names += try await router.query(.queueNames(prefix: prefix), on: shard).names
         }
         return try QueueEngine.queueNamePage(names, maxResults: maxResults, nextToken: nextToken)
-    }
-}
-
-/// The replica table, set once after every replica exists; frames arriving before are dropped.
-private final class ReplicaTable: Sendable {
-    private let table = Mutex<[ShardID: ShardReplica]>([:])
-
-    func set(_ replicas: [ShardID: ShardReplica]) { table.withLock { $0 = replicas } }
-
-    /// Imports outbox messages of `source` into `target` (through that shard's leader, wherever it is),
-    /// then settles them on `source`; tells `source` when done either way.
-    func transfer(_ messages: [TransferredMessage], from source: ShardID, to target: ShardID, logger: Logger) {
-        let (sourceReplica, targetReplica) = table.withLock { ($0[source], $0[target]) }
-        guard let sourceReplica else { return }
-        guard let targetReplica else {
-            logger.error("\(source): cannot move messages to \(target), which has no replica on this node")
-            sourceReplica.post(.transferFinished)
-            return
-        }
-        Task {
-            let imported = await targetReplica.run(.importMessages(sourceShard: source.rawValue, messages: messages))
-            if case .imported(let returned) = imported {
-                let returnedIds = Set(returned)
-                let settled = await sourceReplica.run(
-                    .settleOutbox(
-                        delivered: messages.map(\.id).filter { !returnedIds.contains($0) }, returned: returned))
-                if case .failure(let error) = settled {
-                    logger.notice("\(source): settling \(messages.count) messages moved to \(target): \(error)")
-                }
-            } else {
-                logger.notice("\(source): moving \(messages.count) messages to \(target): \(imported); will retry")
-            }
-            sourceReplica.post(.transferFinished)
-        }
-    }
-
-    func deliver(_ frame: PeerFrame, from peer: NodeID, logger: Logger) {
-        guard let replica = table.withLock({ $0[ShardID(frame.shard)] }) else { return }
-        do {
-            switch frame.kind {
-            case .raft:
-                let message = try RaftWireCodec.decodeMessage(frame.payload)
-                guard message.from == peer else {
-                    throw RaftWireError("message from \(message.from) on node \(peer)'s link")
-                }
-                replica.post(.raft(message))
-            case .forward:
-                replica.post(.forwarded(from: peer, try ProposalEnvelope.decodeBatch(frame.payload)))
-            case .forwardRejected:
-                replica.post(.forwardRejected(try ForwardRejection(decoding: frame.payload)))
-            case .hello, .ping:
-                break
-            }
-        } catch {
-            logger.warning("dropping a frame from node \(peer) for shard \(frame.shard): \(error)")
-        }
     }
 }

@@ -127,6 +127,38 @@ final class ShardReplica: @unchecked Sendable {
         }
     }
 
+    /// ReceiveMessage, long-polling up to `waitSeconds` (nil: the queue's setting).
+    func runReceive(_ request: ReceiveMessageRequest, waitSeconds: Int?) async -> CommandResult {
+        await withCheckedContinuation { continuation in
+            if !post(.receive(request, waitSeconds: waitSeconds, continuation)) {
+                continuation.resume(returning: .failure(Self.busy))
+            }
+        }
+    }
+
+    /// A linearizable read (ReadIndex) of the engine.
+    func read<Result: Sendable>(
+        _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
+    ) async throws(QueueError) -> Result {
+        let outcome: Swift.Result<Result, QueueError> = await withCheckedContinuation { continuation in
+            let run: ReadBody = { engine, error in
+                if let error { return continuation.resume(returning: .failure(error)) }
+                switch engine {
+                case .some(let engine):
+                    do throws(QueueError) {
+                        continuation.resume(returning: .success(try body(engine)))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                case .none:
+                    continuation.resume(returning: .failure(Self.busy))
+                }
+            }
+            if !post(.read(run)) { continuation.resume(returning: .failure(Self.busy)) }
+        }
+        return try outcome.get()
+    }
+
     /// Starts the drive thread (once; later calls do nothing).
     func start() {
         condition.lock()

@@ -15,6 +15,10 @@ public enum PeerFrameKind: UInt8, Sendable, Equatable, CaseIterable {
     case forward = 4
     /// The leader's answer to a forwarded command that it could not take.
     case forwardRejected = 5
+    /// A request for a shard this node does not host, to a node that does (command, receive or query).
+    case call = 6
+    /// The answer to a `call`.
+    case reply = 7
 }
 
 /// One message between two nodes: a kind, the shard it concerns (0 when none) and a payload.

@@ -39,7 +39,7 @@ public enum Command: Sendable, Equatable, Codable {
 }
 
 /// What applying a command produced.
-public enum CommandResult: Sendable, Equatable {
+public enum CommandResult: Sendable, Equatable, Codable {
     /// The whole request failed.
     case failure(QueueError)
     /// Success with no data.

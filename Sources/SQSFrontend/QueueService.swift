@@ -9,10 +9,8 @@ public protocol QueueService: Sendable {
     func apply(_ command: Command) async -> CommandResult
     /// ReceiveMessage, waiting up to `waitSeconds` (nil: the queue's ReceiveMessageWaitTimeSeconds).
     func receive(_ request: ReceiveMessageRequest, waitSeconds: Int?) async -> CommandResult
-    /// Reads the state holding `queue`, reflecting every command acknowledged before the call.
-    func read<Result: Sendable>(
-        queue: String, _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
-    ) async throws(QueueError) -> Result
+    /// Asks the shard holding `queue`, reflecting every command acknowledged before the call.
+    func query(_ query: ShardQuery, queue: String) async throws(QueueError) -> ShardAnswer
     /// ListDeadLetterSourceQueues: the queues (of any shard) whose dead-letter queue is `name`.
     func deadLetterSourceQueues(of name: String, maxResults: Int?, nextToken: String?) async throws(QueueError)
         -> QueueNamePage

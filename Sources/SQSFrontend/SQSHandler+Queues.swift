@@ -1,3 +1,4 @@
+import Cluster
 import QueueEngine
 import SQSWire
 
@@ -18,7 +19,7 @@ extension SQSHandler {
         if let owner = try parameters.string("QueueOwnerAWSAccountId"), owner != accountId {
             throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
         }
-        guard try await host.read(queue: name, { engine in engine.queueExists(name) }) else {
+        guard try await host.query(.queueExists(name: name), queue: name).flag else {
             throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
         }
         return ["QueueUrl": .string(queueUrl(name, request))]
@@ -41,9 +42,7 @@ extension SQSHandler {
     {
         let name = try queueName(parameters, request)
         let names = try parameters.stringList("AttributeNames")
-        let attributes = try await host.read(queue: name) { engine throws(QueueError) in
-            try engine.queueAttributes(name, names: names)
-        }
+        let attributes = try await host.query(.queueAttributes(name: name, names: names), queue: name).map
         var result = WireObject()
         if !attributes.isEmpty { result["Attributes"] = .stringMap(attributes) }
         return result
@@ -87,9 +86,9 @@ extension SQSHandler {
         let source = try parameters.requiredString("SourceArn")
         let maxResults = try parameters.integer("MaxResults")
         let sourceName = QueueEngine.routingName(ofArn: source)
-        let tasks = try await host.read(queue: sourceName) { engine throws(QueueError) in
-            try engine.messageMoveTasks(sourceArn: source, maxResults: maxResults)
-        }
+        let tasks = try await host.query(
+            .messageMoveTasks(sourceArn: source, maxResults: maxResults), queue: sourceName
+        ).moveTasks
         let results: [WireValue] = tasks.map { task in
             var entry = WireObject()
             if let handle = task.taskHandle { entry["TaskHandle"] = .string(handle) }

@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import QueueEngine
 import SQSWire
@@ -60,7 +61,7 @@ public struct SQSHandler: Sendable {
             try expectDone(await host.apply(.untagQueue(name: name, tagKeys: keys)))
         case .listQueueTags:
             let name = try queueName(parameters, request)
-            let tags = try await host.read(queue: name) { engine throws(QueueError) in try engine.queueTags(name) }
+            let tags = try await host.query(.queueTags(name: name), queue: name).map
             var result = WireObject()
             if !tags.isEmpty { result["Tags"] = .stringMap(tags) }
             return result

@@ -63,6 +63,9 @@ struct ClusterUp: AsyncParsableCommand {
     @Option(help: "Shards of the cluster (fixed at creation).")
     var shards = 8
 
+    @Option(help: "Replicas of each shard (fixed at creation); nodes beyond it host only some shards.")
+    var replicationFactor = 3
+
     @Option(help: "Credentials KEY:SECRET the nodes accept (also used to check that they serve).")
     var credentials = "ferry:ferry-secret"
 
@@ -80,6 +83,7 @@ struct ClusterUp: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...7).contains(nodes) else { throw ValidationError("--nodes must be 1–7") }
+        guard (1...7).contains(replicationFactor) else { throw ValidationError("--replication-factor must be 1–7") }
         guard credentials.split(separator: ":").count == 2 else { throw ValidationError("--credentials is KEY:SECRET") }
     }
 
@@ -95,6 +99,7 @@ struct ClusterUp: AsyncParsableCommand {
             let config: [String: Any] = [
                 "cluster_name": "local", "node_id": id, "nodes": addresses, "data_dir": cluster.data(id),
                 "host": "127.0.0.1", "port": sqsPort + id - 1, "shards": shards,
+                "replication_factor": replicationFactor,
                 "tls_ca": cluster.certificates + "/ca.pem", "tls_cert": cluster.certificates + "/node-\(id).pem",
                 "tls_key": cluster.certificates + "/node-\(id)-key.pem",
                 "cluster_key": cluster.certificates + "/cluster.key",

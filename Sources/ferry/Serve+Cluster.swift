@@ -74,7 +74,33 @@ extension Serve {
         } catch {
             throw ValidationError(error.description)
         }
+        try PlacementFile.check(
+            dataDirectory: dataDir, nodes: cluster.nodes,
+            replicationFactor: min(cluster.replicationFactor, cluster.nodes.count))
         return cluster
+    }
+}
+
+/// The node set and replication factor are fixed when a node's data is created: they decide which node
+/// holds which shard, and this version does not move replicas between nodes. `<data-dir>/placement`
+/// records them (written at the first start).
+enum PlacementFile {
+    static func check(dataDirectory: String, nodes: [UInt64], replicationFactor: Int) throws {
+        let path = (dataDirectory as NSString).appendingPathComponent("placement")
+        let wanted =
+            "nodes \(nodes.sorted().map(String.init).joined(separator: ",")) replication-factor \(replicationFactor)"
+        if let data = FileManager.default.contents(atPath: path) {
+            let stored = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard stored == wanted else {
+                throw ValidationError(
+                    "\(dataDirectory) belongs to a cluster of \(stored); this start asks for \(wanted). This version cannot change a cluster's nodes or replication factor: start it with its original nodes"
+                )
+            }
+            return
+        }
+        guard FileManager.default.createFile(atPath: path, contents: Data("\(wanted)\n".utf8)) else {
+            throw ValidationError("cannot write \(path)")
+        }
     }
 }
 

@@ -22,8 +22,12 @@ import Testing
         let settings = Mutex<UInt64>(100_000)
         let fileSystems: [UInt64: FakeFileSystem]
         let nodes = Mutex<[UInt64: ClusterNode]>([:])
+        let shardCount: Int
+        let replicationFactor: Int
 
-        init(count: Int) throws {
+        init(count: Int, shardCount: Int = 2, replicationFactor: Int = 3) throws {
+            self.shardCount = shardCount
+            self.replicationFactor = replicationFactor
             var channels: [any Channel] = []
             for _ in 0..<count {
                 channels.append(
@@ -51,7 +55,8 @@ import Testing
                 dataDirectory: "/node-\(id)", receiptHandleKey: ClusterNodeTests.key)
             configuration.nodeID = id
             configuration.nodes = ports.keys.sorted()
-            configuration.shardCount = 2
+            configuration.shardCount = shardCount
+            configuration.replicationFactor = replicationFactor
             configuration.fileSystem = fileSystems[id]!
             configuration.shard.tickMilliseconds = 50
             configuration.shard.proposalTimeoutMilliseconds = 5_000

@@ -48,6 +48,14 @@ def shard_of(name, shard_count):
     return bucket
 
 
+def replicas_of(shard, nodes, replication_factor):
+    """The nodes holding `shard`, preferred leader first (rendezvous hashing, as Placement.swift)."""
+    def weight(node):
+        return _mix(_mix(node) ^ (((shard + 1) * 0x9E3779B97F4A7C15) & MASK))
+    ranked = sorted(nodes, key=lambda node: (-weight(node), node))
+    return ranked[:replication_factor]
+
+
 LEADER_LINE = re.compile(r"shard (\d+): (\w+), leader (\d+), term (\d+)")
 
 
@@ -117,10 +125,11 @@ def wait_dead(pid, timeout=10):
 class LoopbackCluster:
     """`ferry cluster up --nodes 3` in a temporary directory."""
 
-    def __init__(self, nodes=3, shards=4, fsync="always"):
+    def __init__(self, nodes=3, shards=4, fsync="always", replication_factor=3):
         self.binary = fs.resolve_ferry_bin()
         self.nodes = nodes
         self.shards = shards
+        self.replication_factor = replication_factor
         self.fsync = fsync
         self.dir = tempfile.mkdtemp(prefix="ferry-cluster-")
         self.sqs_base = free_port_block(nodes)
@@ -140,7 +149,8 @@ class LoopbackCluster:
         cmd = [
             self.binary, "cluster", "up", "--nodes", str(self.nodes), "--dir", self.dir,
             "--sqs-port", str(self.sqs_base), "--peer-port", str(self.peer_base),
-            "--shards", str(self.shards), "--credentials", fs.CREDENTIALS_ARG, "--fsync", self.fsync,
+            "--shards", str(self.shards), "--replication-factor", str(self.replication_factor),
+            "--credentials", fs.CREDENTIALS_ARG, "--fsync", self.fsync,
             "--timeout", str(timeout - 10),
         ]
         if only is not None:

@@ -162,6 +162,43 @@ def test_a_dead_letter_queue_on_another_shard_survives_a_leader_kill_both_ways(c
     assert lost == 0 and unexpected == 0
 
 
+@pytest.mark.ferry_timeout(300)
+def test_five_nodes_with_three_replicas_serve_through_any_node_and_survive_a_leader_kill():
+    """Two of the five nodes hold no replica of the queue's shard: they pass requests to nodes that do."""
+    c = cs.LoopbackCluster(nodes=5, shards=4, replication_factor=3)
+    try:
+        print(c.up())
+        hosts = cs.replicas_of(cs.shard_of(QUEUE, c.shards), list(range(1, 6)), 3)
+        outsiders = [node for node in range(1, 6) if node not in hosts]
+        assert len(outsiders) == 2
+        sqs = fs.make_sqs_client(c.endpoint(outsiders[0]))
+        url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+        for node in range(1, 6):
+            listed = fs.make_sqs_client(c.endpoint(node)).list_queues().get("QueueUrls", [])
+            assert [u.rsplit("/", 1)[1] for u in listed] == [QUEUE], f"ListQueues via node {node}"
+        # Producers and consumers start on the two nodes without the shard, then the others.
+        endpoints = [c.endpoint(node) for node in outsiders + hosts]
+        load = cs.Load(endpoints, url[url.index("/", len("http://")):]).start()
+        time.sleep(2)
+        leader = c.leader_of(QUEUE)
+        assert leader in hosts
+        c.kill9(leader)
+        killed_at = time.monotonic()
+        c.leader_of(QUEUE, not_node=leader)
+        time.sleep(3)
+        served_without_it = load.acknowledged_between(killed_at, time.monotonic())
+        c.up(only=leader)
+        time.sleep(2)
+        load.finish(endpoints)
+        print(f"5 nodes, replicas of the queue's shard on {hosts}; killed leader {leader}; "
+              f"{served_without_it} sends acknowledged meanwhile")
+        load.check(f"5 nodes / 3 replicas, kill -9 of leader {leader}")
+        assert served_without_it > 0
+    finally:
+        c.down()
+        shutil.rmtree(c.dir, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- partition (network namespaces)
 
 
