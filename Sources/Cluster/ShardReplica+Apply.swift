@@ -18,7 +18,10 @@ extension ShardReplica {
             logger.error("\(shard): entry \(entry.index) does not decode (\(error)); skipped")
             return
         }
-        let result = engine.apply(logged.command, timestampMilliseconds: envelope.timestampMilliseconds)
+        // Only the node that took the request answers it: the others skip building receive results.
+        let result = engine.apply(
+            logged.command, timestampMilliseconds: envelope.timestampMilliseconds,
+            rendersResults: envelope.proposer == nodeID)
         lastStampMilliseconds = max(lastStampMilliseconds, envelope.timestampMilliseconds)
         wakeParked(after: logged.command)
         guard envelope.proposer == nodeID, let proposal = pending.removeValue(forKey: envelope.id) else { return }

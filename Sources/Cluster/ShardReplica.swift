@@ -63,6 +63,9 @@ final class ShardReplica: @unchecked Sendable {
     var lastSyncMilliseconds: Int64 = 0
     var isRepairLogged = false
     var isTransferring = false
+    /// Term and vote as last persisted: a Ready that changes them is persisted before its messages go.
+    var persistedTerm: UInt64 = 0
+    var persistedVote: NodeID = 0
 
     init(
         shard: ShardID, nodeID: NodeID, voters: Set<NodeID>, storage: ShardStorage,
@@ -90,6 +93,7 @@ final class ShardReplica: @unchecked Sendable {
         self.raft = Raft(
             configuration: raftConfiguration, membership: Membership(voters: voters), persisted: persisted, seed: seed)
         self.lastStampMilliseconds = engine.clock
+        (persistedTerm, persistedVote) = (persisted.hardState.term, persisted.hardState.votedFor)
         if repair {
             raft.beginRepair()
             isRepairLogged = true
@@ -244,6 +248,12 @@ final class ShardReplica: @unchecked Sendable {
     func processReady() {
         while raft.hasReady && !failed {
             let ready = raft.ready()
+            // A leader's appends go out before its own fdatasync, which then overlaps the followers'
+            // (their answers are stepped only after it, on this thread). Votes and terms persist first.
+            let sendsFirst =
+                raft.role == .leader && ready.snapshot == nil
+                && ready.hardState.map { $0.term == persistedTerm && $0.votedFor == persistedVote } ?? true
+            if sendsFirst { sendMessages(ready.messages) }
             do {
                 try storage.persist(snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState)
             } catch {
@@ -253,8 +263,11 @@ final class ShardReplica: @unchecked Sendable {
                 onFatal(reason)
                 return
             }
+            if let hardState = ready.hardState {
+                (persistedTerm, persistedVote) = (hardState.term, hardState.votedFor)
+            }
             if let snapshot = ready.snapshot { installSnapshot(snapshot) }
-            sendMessages(ready.messages)
+            if !sendsFirst { sendMessages(ready.messages) }
             for entry in ready.committedEntries { apply(entry) }
             raft.advance(ready)
             if isRepairLogged && !raft.isRepairing {

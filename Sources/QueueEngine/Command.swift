@@ -62,8 +62,12 @@ public enum CommandResult: Sendable, Equatable, Codable {
 
 extension QueueEngine {
     /// Applies one command at `timestampMilliseconds`. A timestamp earlier than one already applied is
-    /// treated as that earlier one: engine time never goes back.
-    public mutating func apply(_ command: Command, timestampMilliseconds: Int64) -> CommandResult {
+    /// treated as that earlier one: engine time never goes back. With `rendersResults` false (a replica
+    /// that answers no client for this command), ReceiveMessage changes the state exactly the same but
+    /// returns no messages: building them (bodies, attributes, receipt handles) is skipped.
+    public mutating func apply(_ command: Command, timestampMilliseconds: Int64, rendersResults: Bool = true)
+        -> CommandResult
+    {
         clock = max(clock, min(timestampMilliseconds, QueueLimits.timestampMillisecondsMax))
         do {
             switch command {
@@ -80,7 +84,7 @@ extension QueueEngine {
                 return .sent(
                     try sendMessages(queueName: queueName, entries: entries, senderId: senderId, isBatch: isBatch))
             case .receiveMessages(let request):
-                return .received(try receiveMessages(request))
+                return .received(try receiveMessages(request, rendering: rendersResults))
             case .deleteMessages(let queueName, let entries, let isBatch):
                 return .acknowledged(try deleteMessages(queueName: queueName, entries: entries, isBatch: isBatch))
             case .changeMessageVisibility(let queueName, let entries, let isBatch):

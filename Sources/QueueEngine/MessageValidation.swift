@@ -2,6 +2,28 @@
 enum MessageValidation {
     /// Whether every character is one SQS allows: #x9 #xA #xD #x20–#xD7FF #xE000–#xFFFD #x10000–#x10FFFF.
     static func hasOnlyAllowedCharacters(_ text: String) -> Bool {
+        // Most bodies are printable ASCII: check eight bytes at a time, and only walk the rest.
+        let isPlainASCII = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let raw = UnsafeRawBufferPointer(bytes)
+            var index = 0
+            while index + 8 <= bytes.count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                // A byte with the high bit set, or below 0x20 (the classic "has less than" test).
+                if (word | ((word &- ones &* 0x20) & ~word)) & (ones &* 0x80) != 0 { return false }
+                index += 8
+            }
+            while index < bytes.count {
+                guard bytes[index] >= 0x20 && bytes[index] < 0x80 else { return false }
+                index += 1
+            }
+            return true
+        }
+        if isPlainASCII == true { return true }
+        return allowsEveryScalar(text)
+    }
+
+    static func allowsEveryScalar(_ text: String) -> Bool {
         var utf8 = text.utf8.makeIterator()
         var pending = 0
         var lead: UInt8 = 0

@@ -4,7 +4,9 @@ import HeapModule
 extension QueueEngine {
     /// ReceiveMessage: up to `maxNumberOfMessages` messages become in flight with a new receipt handle each.
     /// Messages received `maxReceiveCount` times are moved to the dead-letter queue instead.
-    mutating func receiveMessages(_ request: ReceiveMessageRequest) throws(QueueError) -> [ReceivedMessage] {
+    mutating func receiveMessages(_ request: ReceiveMessageRequest, rendering: Bool = true) throws(QueueError)
+        -> [ReceivedMessage]
+    {
         let now = clock
         try validateReceive(request)
         guard let configuration = queues[request.queueName]?.configuration else { throw .queueDoesNotExist() }
@@ -29,15 +31,18 @@ extension QueueEngine {
             if queue.isFifo, let attemptId = request.receiveRequestAttemptId,
                 let attempt = queue.receiveAttempts[attemptId], attempt.expiresAtMilliseconds > now
             {
-                let repeated = attempt.receipts.compactMap { receipt -> ReceivedMessage? in
-                    guard let message = queue.messages[receipt.sequence], message.state == .inFlight,
-                        message.receiveCount == receipt.receiveCount
-                    else { return nil }
-                    return selection.render(
-                        message,
-                        receiptHandle: identifiers.receiptHandle(receipt, queueName: queue.name))
+                let repeated = attempt.receipts.filter { receipt in
+                    guard let message = queue.messages[receipt.sequence] else { return false }
+                    return message.state == .inFlight && message.receiveCount == receipt.receiveCount
                 }
-                if !repeated.isEmpty { return repeated }
+                if !repeated.isEmpty {
+                    guard rendering else { return [] }
+                    return repeated.map { receipt in
+                        selection.render(
+                            queue.messages[receipt.sequence]!,
+                            receiptHandle: identifiers.receiptHandle(receipt, queueName: queue.name))
+                    }
+                }
             }
             guard queue.inFlightCount < QueueLimits.inFlightMessagesMax else {
                 throw QueueError(
@@ -48,7 +53,7 @@ extension QueueEngine {
             var results: [ReceivedMessage] = []
             var receipts: [Identifiers.Receipt] = []
             var candidates = CandidateCursor()
-            while results.count < request.maxNumberOfMessages, let sequence = candidates.next(in: &queue) {
+            while receipts.count < request.maxNumberOfMessages, let sequence = candidates.next(in: &queue) {
                 let message = queue.messages[sequence]!
                 if let deadLetterTarget, message.receiveCount >= deadLetterTarget.maxReceiveCount,
                     !deadLetterTarget.isRemote || outboxRoom > 0
@@ -67,8 +72,11 @@ extension QueueEngine {
                 let receipt = Identifiers.Receipt(
                     queueIncarnation: queue.incarnation, sequence: sequence, receiveCount: updated.receiveCount)
                 receipts.append(receipt)
-                results.append(
-                    selection.render(updated, receiptHandle: identifiers.receiptHandle(receipt, queueName: queue.name)))
+                if rendering {
+                    results.append(
+                        selection.render(
+                            updated, receiptHandle: identifiers.receiptHandle(receipt, queueName: queue.name)))
+                }
             }
             if queue.isFifo, let attemptId = request.receiveRequestAttemptId, !receipts.isEmpty {
                 let expiresAt = now + QueueLimits.receiveAttemptWindowMilliseconds

@@ -26,6 +26,10 @@ public struct PersistedState: Sendable, Equatable {
 /// 3. install `snapshot` into the state machine (if any), then apply `committedEntries` in order;
 ///    answer `readStates` whose index has been applied;
 /// 4. call `advance(ready)`.
+/// One exception to the order of steps 1 and 2: a leader whose `Ready` changes neither term nor vote may
+/// send its messages before persisting (its disk write overlaps the followers'; Raft thesis §10.2.1), as
+/// long as it steps no response before step 1 has finished: its own entries count towards a commit only
+/// through `appendEntries`, and a commit is handed out only in a later `Ready`.
 /// Then call `ready()` again only if `hasReady`. Drain all pending input (messages, proposals, ticks)
 /// before taking a `Ready`: that is group commit. Entries are held in memory after the latest snapshot;
 /// call `compact(_:)` after taking a snapshot to bound that memory.
