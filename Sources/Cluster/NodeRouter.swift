@@ -88,9 +88,14 @@ final class NodeRouter: Sendable {
     /// Sends a call to a node hosting `shard` (the preferred leader first, among those linked) and waits
     /// for its reply: at most the proposal timeout plus `waitSeconds`, less when the link drops.
     private func call(_ call: NodeCall, on shard: ShardID, waitSeconds: Int) async -> NodeReply {
-        guard let transport = transport.withLock({ $0 }),
-            let peer = placement.replicas(of: shard).first(where: { $0 != nodeID && transport.isConnected($0) })
-        else { return .failure(Self.unreachable) }
+        guard let transport = transport.withLock({ $0 }) else { return .failure(Self.unreachable) }
+        // The first linked replica (the preferred leader first), skipping one that failed a call lately.
+        let now = NIODeadline.now()
+        let linked = placement.replicas(of: shard).filter { $0 != nodeID && transport.isConnected($0) }
+        let avoided = calls.withLock { table in Set(table.avoided.filter { $0.value > now }.keys) }
+        guard let peer = linked.first(where: { !avoided.contains($0) }) ?? linked.first else {
+            return .failure(Self.unreachable)
+        }
         let payload: Data
         do {
             payload = try JSONEncoder().encode(call)
@@ -113,12 +118,26 @@ final class NodeRouter: Sendable {
             guard transport.send([PeerFrame(kind: .call, shard: shard.rawValue, payload: buffer)], to: peer) else {
                 return resume(id, with: .failure(Self.unreachable))
             }
-            eventLoop.scheduleTask(in: timeout) { self.resume(id, with: .failure(Self.timedOut)) }
+            let timer = eventLoop.scheduleTask(in: timeout) {
+                self.calls.withLock { $0.avoided[peer] = .now() + Self.avoidFailedPeer }
+                self.resume(id, with: .failure(Self.timedOut))
+            }
+            let answered = calls.withLock { table in
+                guard table.pending[id] != nil else { return true }
+                table.pending[id]!.timer = timer
+                return false
+            }
+            if answered { timer.cancel() }
         }
     }
 
+    /// How long a node that let a call time out is passed over for the shard's other replicas.
+    static let avoidFailedPeer = TimeAmount.seconds(5)
+
     private func resume(_ id: UInt64, with reply: NodeReply) {
-        calls.withLock { $0.pending.removeValue(forKey: id) }?.continuation.resume(returning: reply)
+        guard let call = calls.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
+        call.timer?.cancel()
+        call.continuation.resume(returning: reply)
     }
 
     /// A link went down: its calls will get no reply.
@@ -127,7 +146,10 @@ final class NodeRouter: Sendable {
             let ids = table.pending.filter { $0.value.peer == peer }.map(\.key)
             return ids.compactMap { table.pending.removeValue(forKey: $0) }
         }
-        for call in failed { call.continuation.resume(returning: .failure(Self.unreachable)) }
+        for call in failed {
+            call.timer?.cancel()
+            call.continuation.resume(returning: .failure(Self.unreachable))
+        }
     }
 
     /// Answers a call from another node with this node's replica of the shard.
@@ -215,6 +237,7 @@ final class NodeRouter: Sendable {
         guard let sourceReplica = replica(source) else { return }
         Task {
             let imported = await run(.importMessages(sourceShard: source.rawValue, messages: messages), on: target)
+            var succeeded = false
             if case .imported(let returned) = imported {
                 let returnedIds = Set(returned)
                 let settled = await sourceReplica.run(
@@ -222,11 +245,13 @@ final class NodeRouter: Sendable {
                         delivered: messages.map(\.id).filter { !returnedIds.contains($0) }, returned: returned))
                 if case .failure(let error) = settled {
                     logger.notice("\(source): settling \(messages.count) messages moved to \(target): \(error)")
+                } else {
+                    succeeded = true
                 }
             } else {
                 logger.notice("\(source): moving \(messages.count) messages to \(target): \(imported); will retry")
             }
-            sourceReplica.post(.transferFinished)
+            sourceReplica.post(.transferFinished(target: target, succeeded: succeeded))
         }
     }
 }
@@ -248,9 +273,12 @@ enum NodeReply: Sendable, Codable {
 struct PendingCall {
     var peer: NodeID
     var continuation: CheckedContinuation<NodeReply, Never>
+    var timer: Scheduled<Void>?
 }
 
 struct CallTable {
     var nextID: UInt64 = 1
     var pending: [UInt64: PendingCall] = [:]
+    /// Peers that let a call time out, passed over until the deadline.
+    var avoided: [NodeID: NIODeadline] = [:]
 }

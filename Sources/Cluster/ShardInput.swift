@@ -1,4 +1,5 @@
 import PeerTransport
+import Placement
 import QueueEngine
 import Raft
 
@@ -21,8 +22,17 @@ enum ShardInput: @unchecked Sendable {
     case forwardRejected(ForwardRejection)
     /// An engine snapshot finished encoding off the drive thread.
     case snapshotEncoded(Snapshot)
-    /// A transfer of outbox messages to another shard finished (imported and settled, or failed).
-    case transferFinished
+    /// A transfer of outbox messages to `target` finished: imported and settled, or failed (then that
+    /// target is tried again after a back-off).
+    case transferFinished(target: ShardID, succeeded: Bool)
+
+    /// Inputs the replica itself started and must hear back about: never refused for a full inbox.
+    var isControl: Bool {
+        switch self {
+        case .snapshotEncoded, .transferFinished: true
+        default: false
+        }
+    }
 
     var isClientRequest: Bool {
         switch self {

@@ -33,8 +33,8 @@ extension ShardReplica {
             rejected(rejection)
         case .snapshotEncoded(let snapshot):
             snapshotEncoded(snapshot)
-        case .transferFinished:
-            isTransferring = false
+        case .transferFinished(let target, let succeeded):
+            transferFinished(target: target, succeeded: succeeded)
         }
     }
 
@@ -174,11 +174,33 @@ extension ShardReplica {
             propose([envelope], localIDs: [])
         }
         if !waitingForLeader.isEmpty { retryWaiting() }
-        if raft.role == .leader, !isTransferring, let batch = engine.nextTransferBatch() {
+        if raft.role == .leader, !isTransferring, engine.outboxCount > 0 {
             // One transfer at a time per shard, from its leader; a new leader starts over from the outbox
-            // (imports are idempotent).
-            isTransferring = true
-            transfer(ShardID(batch.shard), batch.messages)
+            // (imports are idempotent). A target that failed waits out its back-off while others go on.
+            let waiting = Set(transferBackoff.filter { $0.value.retryAt > now }.keys)
+            if let batch = engine.nextTransferBatch(excluding: waiting) {
+                isTransferring = true
+                transfer(ShardID(batch.shard), batch.messages)
+            }
+        }
+    }
+
+    /// Transfer back-off after a failure: doubling from one second up to thirty.
+    static let transferBackoffMilliseconds: ClosedRange<Int64> = 1_000...30_000
+
+    func transferFinished(target: ShardID, succeeded: Bool) {
+        isTransferring = false
+        if succeeded {
+            transferBackoff[target.rawValue] = nil
+            return
+        }
+        let delay = min(
+            (transferBackoff[target.rawValue]?.delay).map { $0 * 2 } ?? Self.transferBackoffMilliseconds.lowerBound,
+            Self.transferBackoffMilliseconds.upperBound)
+        transferBackoff[target.rawValue] = (Self.nowMilliseconds() + delay, delay)
+        if delay == Self.transferBackoffMilliseconds.upperBound {
+            logger.warning(
+                "\(shard): \(target) has taken no messages for a while; \(engine.outboxCount) wait in the outbox")
         }
     }
 }

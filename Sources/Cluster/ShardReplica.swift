@@ -63,6 +63,8 @@ final class ShardReplica: @unchecked Sendable {
     var lastSyncMilliseconds: Int64 = 0
     var isRepairLogged = false
     var isTransferring = false
+    /// Target shards whose last transfer failed: not tried again before the time (ms), and the back-off.
+    var transferBackoff: [UInt32: (retryAt: Int64, delay: Int64)] = [:]
     /// Term and vote as last persisted: a Ready that changes them is persisted before its messages go.
     var persistedTerm: UInt64 = 0
     var persistedVote: NodeID = 0
@@ -111,7 +113,9 @@ final class ShardReplica: @unchecked Sendable {
     func post(_ input: ShardInput) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard !isStopping, inbox.count < (input.isClientRequest ? settings.inboxMax : settings.inboxMax * 4) else {
+        guard !isStopping,
+            input.isControl || inbox.count < (input.isClientRequest ? settings.inboxMax : settings.inboxMax * 4)
+        else {
             return false
         }
         inbox.append(input)

@@ -84,6 +84,11 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
     {
         guard frame.kind == .hello else { throw PeerFrameError.badHello("first frame is \(frame.kind)") }
         let hello = try PeerHello(decoding: frame.payload)
+        guard hello.protocolVersion == PeerHello.currentProtocolVersion else {
+            throw PeerFrameError.badHello(
+                "node \(hello.nodeID) speaks cluster protocol \(hello.protocolVersion), this node \(PeerHello.currentProtocolVersion): every node of a cluster must run the same version (upgrade by stopping them all)"
+            )
+        }
         guard hello.clusterName == transport.configuration.clusterName else {
             throw PeerFrameError.badHello(
                 "cluster \"\(hello.clusterName)\" is not \"\(transport.configuration.clusterName)\"")

@@ -77,12 +77,19 @@ public struct PeerHello: Equatable, Sendable {
     /// Longest cluster name accepted, in bytes.
     public static let clusterNameBytesMax = 255
 
+    /// The version of what nodes say to each other (frame kinds, command and snapshot formats) this build
+    /// speaks. Nodes of different versions refuse each other: a cluster runs one version at a time.
+    /// Version 1 hellos carried no version; 2 added calls between nodes and transfers between shards.
+    public static let currentProtocolVersion: UInt16 = 2
+
     public var nodeID: PeerNodeID
     public var clusterName: String
+    public var protocolVersion: UInt16
 
-    public init(nodeID: PeerNodeID, clusterName: String) {
+    public init(nodeID: PeerNodeID, clusterName: String, protocolVersion: UInt16 = Self.currentProtocolVersion) {
         self.nodeID = nodeID
         self.clusterName = clusterName
+        self.protocolVersion = protocolVersion
     }
 
     public func encoded() -> ByteBuffer {
@@ -91,15 +98,18 @@ public struct PeerHello: Equatable, Sendable {
         let name = Array(clusterName.utf8.prefix(Self.clusterNameBytesMax))
         buffer.writeInteger(UInt8(name.count))
         buffer.writeBytes(name)
+        buffer.writeInteger(protocolVersion, endianness: .little)
         return buffer
     }
 
     public init(decoding payload: ByteBuffer) throws(PeerFrameError) {
         var buffer = payload
         guard let nodeID = buffer.readInteger(endianness: .little, as: UInt64.self), nodeID != 0,
-            let length = buffer.readInteger(as: UInt8.self), let name = buffer.readString(length: Int(length)),
-            buffer.readableBytes == 0
+            let length = buffer.readInteger(as: UInt8.self), let name = buffer.readString(length: Int(length))
         else { throw .badHello("\(payload.readableBytes) bytes") }
-        self.init(nodeID: nodeID, clusterName: name)
+        // Version 1 ended with the name.
+        let version = buffer.readableBytes == 0 ? 1 : buffer.readInteger(endianness: .little, as: UInt16.self)
+        guard let version, buffer.readableBytes == 0 else { throw .badHello("\(payload.readableBytes) bytes") }
+        self.init(nodeID: nodeID, clusterName: name, protocolVersion: version)
     }
 }

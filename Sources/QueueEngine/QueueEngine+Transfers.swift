@@ -124,10 +124,16 @@ extension QueueEngine {
     /// Messages waiting to leave for other shards.
     public var outboxCount: Int { outbox.count }
 
-    /// The next batch to send: the oldest waiting message and the ones after it bound for the same
-    /// shard, within the batch bounds. Nil when the outbox is empty.
-    public func nextTransferBatch() -> (shard: UInt32, messages: [TransferredMessage])? {
-        guard let first = outbox.first, let shard = remoteShard(of: first.queueName) else { return nil }
+    /// The next batch to send: the oldest waiting message bound for a shard not in `excluded`, and the
+    /// ones after it bound for the same shard, within the batch bounds. Nil when there is none.
+    public func nextTransferBatch(excluding excluded: Set<UInt32> = []) -> (
+        shard: UInt32, messages: [TransferredMessage]
+    )? {
+        guard
+            let shard = outbox.lazy.compactMap({ self.remoteShard(of: $0.queueName) }).first(where: {
+                !excluded.contains($0)
+            })
+        else { return nil }
         var batch: [TransferredMessage] = []
         var bytes = 0
         for message in outbox where remoteShard(of: message.queueName) == shard {

@@ -85,5 +85,14 @@ import Testing
         var trailing = hello.encoded()
         trailing.writeInteger(UInt8(9))
         #expect(throws: PeerFrameError.self) { try PeerHello(decoding: trailing) }
+        #expect(hello.protocolVersion == PeerHello.currentProtocolVersion)
+        // A version-1 hello (no version field) still decodes, as version 1, so the link can refuse it by name.
+        var versionOne = ByteBuffer()
+        versionOne.writeInteger(UInt64(3), endianness: .little)
+        versionOne.writeInteger(UInt8(7))
+        versionOne.writeString("prod-eu")
+        #expect(try PeerHello(decoding: versionOne).protocolVersion == 1)
+        let future = PeerHello(nodeID: 3, clusterName: "prod-eu", protocolVersion: 9)
+        #expect(try PeerHello(decoding: future.encoded()).protocolVersion == 9)
     }
 }

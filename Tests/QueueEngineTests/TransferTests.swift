@@ -200,6 +200,33 @@ struct TransferTests {
         #expect(left.reduce(0, +) == 20)
     }
 
+    @Test func aTargetThatFailsDoesNotHoldUpTheOthers() throws {
+        let key = [UInt8](repeating: 7, count: 32)
+        let configurations = (0..<3).map {
+            QueueEngineConfiguration(shardId: UInt32($0), receiptHandleKey: key, shardCount: 3)
+        }
+        let names = (0..<3).map { shard in
+            (0..<100).map { "queue-\($0)" }.first { name in
+                QueueEngine(configuration: configurations[shard]).remoteShard(of: name) == nil
+            }!
+        }
+        var source = EngineHarness(engine: QueueEngine(configuration: configurations[0]))
+        for target in 1...2 {
+            let arn = source.arn(names[target])
+            source.create("from-\(target)", Self.redrive(to: arn))
+            for index in 0..<3 { _ = source.send("from-\(target)", "m\(index)") }
+        }
+        for _ in 0..<2 {
+            for target in 1...2 { _ = source.receive("from-\(target)", visibility: 0) }
+        }
+        #expect(source.engine.outboxCount == 6)
+        let first = try #require(source.engine.nextTransferBatch())
+        #expect(first.shard == 1 && first.messages.count == 3)
+        let other = try #require(source.engine.nextTransferBatch(excluding: [1]))
+        #expect(other.shard == 2 && other.messages.count == 3)
+        #expect(source.engine.nextTransferBatch(excluding: [1, 2]) == nil)
+    }
+
     @Test func importsFromItselfOrUnorderedAreRefused() {
         var pair = Pair()
         let refused = pair.shards[0].apply(.importMessages(sourceShard: 0, messages: []))
