@@ -21,9 +21,11 @@ final class NodeRouter: Sendable {
     private let transport = Mutex<PeerTransport?>(nil)
     private let calls = Mutex(CallTable())
 
-    /// Calls waiting for their reply at once; past this a request for a shard hosted elsewhere gets
+    /// Calls waiting for their reply at once, long polls apart from the rest (so that parked receivers
+    /// cannot starve sends and deletes); past these a request for a shard hosted elsewhere gets
     /// ServiceUnavailable.
     static let pendingCallsMax = 10_000
+    static let pendingReceiveCallsMax = 20_000
 
     static let notHosted = QueueError(
         .serviceUnavailable, "This node holds no replica of the queue's shard. Retry the request on another node.")
@@ -103,12 +105,19 @@ final class NodeRouter: Sendable {
             return .failure(QueueError(.internalFailure, "The request could not be encoded: \(error)"))
         }
         let timeout = TimeAmount.milliseconds(Int64(settings.proposalTimeoutMilliseconds + 2_000 + waitSeconds * 1_000))
+        let isReceive: Bool
+        if case .receive = call { isReceive = true } else { isReceive = false }
         return await withCheckedContinuation { continuation in
             let id = calls.withLock { table -> UInt64? in
-                guard table.pending.count < Self.pendingCallsMax else { return nil }
+                if isReceive {
+                    guard table.pendingReceives < Self.pendingReceiveCallsMax else { return nil }
+                    table.pendingReceives += 1
+                } else {
+                    guard table.pending.count - table.pendingReceives < Self.pendingCallsMax else { return nil }
+                }
                 let id = table.nextID
                 table.nextID += 1
-                table.pending[id] = PendingCall(peer: peer, continuation: continuation)
+                table.pending[id] = PendingCall(peer: peer, isReceive: isReceive, continuation: continuation)
                 return id
             }
             guard let id else { return continuation.resume(returning: .failure(ShardReplica.busy)) }
@@ -135,7 +144,7 @@ final class NodeRouter: Sendable {
     static let avoidFailedPeer = TimeAmount.seconds(5)
 
     private func resume(_ id: UInt64, with reply: NodeReply) {
-        guard let call = calls.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
+        guard let call = calls.withLock({ $0.remove(id) }) else { return }
         call.timer?.cancel()
         call.continuation.resume(returning: reply)
     }
@@ -144,7 +153,7 @@ final class NodeRouter: Sendable {
     func linkDown(_ peer: NodeID) {
         let failed = calls.withLock { table in
             let ids = table.pending.filter { $0.value.peer == peer }.map(\.key)
-            return ids.compactMap { table.pending.removeValue(forKey: $0) }
+            return ids.compactMap { table.remove($0) }
         }
         for call in failed {
             call.timer?.cancel()
@@ -272,6 +281,7 @@ enum NodeReply: Sendable, Codable {
 
 struct PendingCall {
     var peer: NodeID
+    var isReceive: Bool
     var continuation: CheckedContinuation<NodeReply, Never>
     var timer: Scheduled<Void>?
 }
@@ -279,6 +289,14 @@ struct PendingCall {
 struct CallTable {
     var nextID: UInt64 = 1
     var pending: [UInt64: PendingCall] = [:]
+    /// How many of `pending` are long polls.
+    var pendingReceives = 0
     /// Peers that let a call time out, passed over until the deadline.
     var avoided: [NodeID: NIODeadline] = [:]
+
+    mutating func remove(_ id: UInt64) -> PendingCall? {
+        guard let call = pending.removeValue(forKey: id) else { return nil }
+        if call.isReceive { pendingReceives -= 1 }
+        return call
+    }
 }
