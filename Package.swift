@@ -128,6 +128,7 @@ let package = Package(
                 "Cluster",
                 "FerryBench",
                 "PeerTransport",
+                "Placement",
                 "SegmentLog",
                 "SQSFrontend",
                 "QueueEngine",

@@ -193,7 +193,7 @@ public final class ClusterNode: Sendable {
     }
 
     private func queueArn(_ name: String) -> String {
-        "arn:aws:sqs:\(configuration.region):\(configuration.accountId):\(name)"
+        QueueEngine.queueArn(name, region: configuration.region, accountId: configuration.accountId)
     }
 
     /// A move task's handle names no queue: ask each shard until one knows it.
@@ -233,9 +233,8 @@ public final class ClusterNode: Sendable {
     public func deadLetterSourceQueues(of name: String, maxResults: Int?, nextToken: String?) async throws(QueueError)
         -> QueueNamePage
     {
-        guard let arn = try await query(.existingQueueArn(name: name), queue: name).names.first else {
-            throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
-        }
+        guard try await query(.queueExists(name: name), queue: name).flag else { throw .queueDoesNotExist() }
+        let arn = queueArn(name)
         var names: [String] = []
         for shard in placement.shards {
             names += try await router.query(.queuesRedriving(toArn: arn), on: shard).names

@@ -19,8 +19,6 @@ public enum ShardQuery: Sendable, Equatable, Codable {
     case queueExistsByArn(String)
     /// Whether a queue can be `sourceArn`'s dead-letter queue (throws the RedrivePolicy error if not).
     case checkDeadLetterTarget(arn: String, sourceArn: String, policyJSON: String)
-    /// The ARN of a queue that exists (throws NonExistentQueue otherwise).
-    case existingQueueArn(name: String)
 
     /// The answer, from `engine`.
     func answer(from engine: borrowing QueueEngine) throws(QueueError) -> ShardAnswer {
@@ -36,11 +34,6 @@ public enum ShardQuery: Sendable, Equatable, Codable {
         case .checkDeadLetterTarget(let arn, let sourceArn, let policyJSON):
             try engine.checkDeadLetterTarget(arn: arn, sourceArn: sourceArn, policyJSON: policyJSON)
             return .none
-        case .existingQueueArn(let name):
-            guard engine.queueExists(name) else {
-                throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
-            }
-            return .names([engine.queueArn(name)])
         }
     }
 }

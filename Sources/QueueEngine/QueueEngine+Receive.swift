@@ -16,7 +16,7 @@ extension QueueEngine {
         {
             if remoteShard(of: target) != nil {
                 // On another shard: through the outbox, while it has room (else the message stays here).
-                if outboxHasRoom { deadLetterTarget = (target, policy.maxReceiveCount, true) }
+                deadLetterTarget = (target, policy.maxReceiveCount, true)
             } else if queues[target] != nil {
                 deadLetterTarget = (target, policy.maxReceiveCount, false)
             }

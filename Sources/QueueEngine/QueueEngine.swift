@@ -62,7 +62,12 @@ public struct QueueEngine: Sendable {
 
     /// The ARN of a queue of this engine's account and region.
     public func queueArn(_ name: String) -> String {
-        "arn:aws:sqs:\(configuration.region):\(configuration.accountId):\(name)"
+        Self.queueArn(name, region: configuration.region, accountId: configuration.accountId)
+    }
+
+    /// The ARN of a queue of `accountId` in `region`.
+    public static func queueArn(_ name: String, region: String, accountId: String) -> String {
+        "arn:aws:sqs:\(region):\(accountId):\(name)"
     }
 
     /// The queue name an ARN ends with (its last `:` part), unvalidated: enough to route a request to

@@ -53,7 +53,8 @@ public struct QueueError: Error, Sendable, Equatable, Hashable, Codable {
 }
 
 extension QueueError {
-    static func queueDoesNotExist() -> QueueError {
+    /// NonExistentQueue, as SQS words it.
+    public static func queueDoesNotExist() -> QueueError {
         QueueError(.queueDoesNotExist, "The specified queue does not exist.")
     }
 

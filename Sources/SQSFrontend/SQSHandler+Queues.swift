@@ -17,10 +17,10 @@ extension SQSHandler {
     func getQueueUrl(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
         let name = try parameters.requiredString("QueueName")
         if let owner = try parameters.string("QueueOwnerAWSAccountId"), owner != accountId {
-            throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+            throw QueueError.queueDoesNotExist()
         }
         guard try await host.query(.queueExists(name: name), queue: name).flag else {
-            throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+            throw QueueError.queueDoesNotExist()
         }
         return ["QueueUrl": .string(queueUrl(name, request))]
     }

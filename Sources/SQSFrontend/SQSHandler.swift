@@ -104,16 +104,16 @@ public struct SQSHandler: Sendable {
     func queueName(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> String {
         if let url = try parameters.string("QueueUrl") {
             guard let (account, name) = Self.accountAndName(fromQueueUrl: url) else {
-                throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+                throw QueueError.queueDoesNotExist()
             }
             guard account == accountId else {
-                throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+                throw QueueError.queueDoesNotExist()
             }
             return name
         }
         if let pathQueue = request.pathQueue {
             guard pathQueue.account == accountId else {
-                throw QueueError(.queueDoesNotExist, "The specified queue does not exist.")
+                throw QueueError.queueDoesNotExist()
             }
             return pathQueue.name
         }

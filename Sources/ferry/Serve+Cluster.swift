@@ -3,6 +3,7 @@ import Cluster
 import Foundation
 import Logging
 import PeerTransport
+import Placement
 import SegmentLog
 
 extension Serve {
@@ -53,9 +54,12 @@ extension Serve {
             cluster.nodes = [nodeID]
         }
         cluster.nodeID = nodeID
-        // Alone, one shard: a dead-letter queue must share its source queue's shard (see the README).
+        // Alone, one shard: there is nothing to spread shards over.
         cluster.shardCount = shards ?? file?.shards ?? (cluster.nodes.count == 1 ? 1 : 8)
-        try ShardCountFile.check(dataDirectory: dataDir, shardCount: cluster.shardCount)
+        let shardCount = cluster.shardCount
+        try CreationRecord.check(dataDirectory: dataDir, file: "shard-count", value: "\(shardCount)") { stored in
+            "\(dataDir) was created with \(stored) shards; this start asks for \(shardCount) (pass --shards \(stored))"
+        }
         cluster.replicationFactor = replicationFactor ?? file?.replicationFactor ?? 3
         cluster.accountId = accountId
         cluster.region = region
@@ -74,54 +78,33 @@ extension Serve {
         } catch {
             throw ValidationError(error.description)
         }
-        try PlacementFile.check(
-            dataDirectory: dataDir, nodes: cluster.nodes,
-            replicationFactor: min(cluster.replicationFactor, cluster.nodes.count))
+        let placement =
+            "nodes \(cluster.nodes.sorted().map(String.init).joined(separator: ",")) replication-factor \((try? cluster.placement())?.replicationFactor ?? cluster.replicationFactor)"
+        try CreationRecord.check(dataDirectory: dataDir, file: "placement", value: placement) { stored in
+            "\(dataDir) belongs to a cluster of \(stored); this start asks for \(placement). This version cannot change a cluster's nodes or replication factor: start it with its original nodes"
+        }
         return cluster
     }
 }
 
-/// The node set and replication factor are fixed when a node's data is created: they decide which node
-/// holds which shard, and this version does not move replicas between nodes. `<data-dir>/placement`
-/// records them (written at the first start).
-enum PlacementFile {
-    static func check(dataDirectory: String, nodes: [UInt64], replicationFactor: Int) throws {
-        let path = (dataDirectory as NSString).appendingPathComponent("placement")
-        let wanted =
-            "nodes \(nodes.sorted().map(String.init).joined(separator: ",")) replication-factor \(replicationFactor)"
-        if let data = FileManager.default.contents(atPath: path) {
-            let stored = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard stored == wanted else {
-                throw ValidationError(
-                    "\(dataDirectory) belongs to a cluster of \(stored); this start asks for \(wanted). This version cannot change a cluster's nodes or replication factor: start it with its original nodes"
-                )
-            }
-            return
-        }
-        guard FileManager.default.createFile(atPath: path, contents: Data("\(wanted)\n".utf8)) else {
-            throw ValidationError("cannot write \(path)")
-        }
-    }
-}
-
-/// The shard count is fixed when a node's data is created: a queue's shard is a hash of its name modulo
-/// the count, so another count would lose every queue. `<data-dir>/shard-count` records it.
-enum ShardCountFile {
-    static func check(dataDirectory: String, shardCount: Int) throws {
+/// A fact fixed when a node's data directory is created, recorded in a file of it: written at the first
+/// start, compared at every later one. The shard count (`shard-count`: a queue's shard is a hash of its
+/// name modulo the count, so another count would lose every queue) and the node set with the replication
+/// factor (`placement`: they decide which node holds which shard, and this version does not move
+/// replicas between nodes).
+enum CreationRecord {
+    static func check(
+        dataDirectory: String, file: String, value: String, mismatch: (_ stored: String) -> String
+    ) throws {
         let manager = FileManager.default
         try manager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        let path = (dataDirectory as NSString).appendingPathComponent("shard-count")
+        let path = (dataDirectory as NSString).appendingPathComponent(file)
         if let data = manager.contents(atPath: path) {
-            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let stored = Int(text) else { throw ValidationError("\(path) does not hold a shard count") }
-            guard stored == shardCount else {
-                throw ValidationError(
-                    "\(dataDirectory) was created with \(stored) shards; this start asks for \(shardCount) (pass --shards \(stored))"
-                )
-            }
+            let stored = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard stored == value else { throw ValidationError(mismatch(stored)) }
             return
         }
-        guard manager.createFile(atPath: path, contents: Data("\(shardCount)\n".utf8)) else {
+        guard manager.createFile(atPath: path, contents: Data("\(value)\n".utf8)) else {
             throw ValidationError("cannot write \(path)")
         }
     }
