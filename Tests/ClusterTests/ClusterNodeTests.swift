@@ -94,6 +94,22 @@ import Testing
 
         func node(_ id: UInt64) -> ClusterNode { nodes.withLock { $0[id]! } }
 
+        /// A harness with every node started. The ports are found free then bound by the nodes a moment
+        /// later, so another test may take one in between: then it starts over on new ports (5 tries).
+        static func running(count: Int, shardCount: Int = 2, replicationFactor: Int = 3) async throws -> Harness {
+            var attempt = 1
+            while true {
+                let harness = try Harness(count: count, shardCount: shardCount, replicationFactor: replicationFactor)
+                do {
+                    for id in 1...UInt64(count) { try await harness.start(id) }
+                    return harness
+                } catch  where attempt < 5 && "\(error)".contains("Address already in use") {
+                    await harness.stopAll()
+                    attempt += 1
+                }
+            }
+        }
+
         func stopAll() async {
             for id in ports.keys { await stop(id) }
         }
@@ -124,8 +140,7 @@ import Testing
     }
 
     @Test func anyNodeTakesAnyRequestAndEveryReplicaAgrees() async throws {
-        let harness = try Harness(count: 3)
-        for id in [1, 2, 3] as [UInt64] { try await harness.start(id) }
+        let harness = try await Harness.running(count: 3)
         let created = await Self.eventually(harness.node(1), .createQueue(name: "q", attributes: [:], tags: [:]))
         guard case .queueCreated = created else {
             Issue.record("create failed: \(created)")
@@ -163,8 +178,7 @@ import Testing
     }
 
     @Test func theClusterKeepsServingWhenALeaderStopsAndTheNodeCatchesUpOnReturn() async throws {
-        let harness = try Harness(count: 3)
-        for id in [1, 2, 3] as [UInt64] { try await harness.start(id) }
+        let harness = try await Harness.running(count: 3)
         _ = await Self.eventually(harness.node(1), .createQueue(name: "q", attributes: [:], tags: [:]))
         for index in 0..<10 { _ = await Self.eventually(harness.node(1), Self.send("before-\(index)")) }
         let leader = harness.node(1).leader(ofQueue: "q")
@@ -232,8 +246,7 @@ import Testing
     }
 
     @Test func aReplicaWithACorruptLogRepairsFromItsPeers() async throws {
-        let harness = try Harness(count: 3)
-        for id in [1, 2, 3] as [UInt64] { try await harness.start(id) }
+        let harness = try await Harness.running(count: 3)
         _ = await Self.eventually(harness.node(1), .createQueue(name: "q", attributes: [:], tags: [:]))
         for index in 0..<30 { _ = await Self.eventually(harness.node(1), Self.send("m\(index)")) }
         let leader = harness.node(1).leader(ofQueue: "q")

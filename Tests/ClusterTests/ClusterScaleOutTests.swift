@@ -34,8 +34,7 @@ import Testing
     }
 
     @Test func everyNodeServesEveryQueueWhetherOrNotItHostsItsShard() async throws {
-        let harness = try Harness(count: 4, shardCount: 4, replicationFactor: 3)
-        for id in 1...4 as ClosedRange<UInt64> { try await harness.start(id) }
+        let harness = try await Harness.running(count: 4, shardCount: 4, replicationFactor: 3)
         let placement = harness.node(1).placement
         #expect(placement.replicationFactor == 3)
         let names = Self.queueNames(placement)
@@ -113,8 +112,7 @@ import Testing
     }
 
     @Test func deadLetterQueuesWorkAcrossShardsHostedOnDifferentNodes() async throws {
-        let harness = try Harness(count: 4, shardCount: 4, replicationFactor: 3)
-        for id in 1...4 as ClosedRange<UInt64> { try await harness.start(id) }
+        let harness = try await Harness.running(count: 4, shardCount: 4, replicationFactor: 3)
         let placement = harness.node(1).placement
         let names = Self.queueNames(placement)
         // Source and dead-letter queue on shards whose replica sets differ.
