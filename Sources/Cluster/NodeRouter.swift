@@ -197,7 +197,7 @@ final class NodeRouter: Sendable {
                 case .forward:
                     replica.post(.forwarded(from: peer, try ProposalEnvelope.decodeBatch(frame.payload)))
                 default:
-                    replica.post(.forwardRejected(try ForwardRejection(decoding: frame.payload)))
+                    replica.post(.forwardRejected(try ForwardRejection(decoding: frame.payload, proposer: nodeID)))
                 }
             case .call:
                 let (id, call) = try Self.decode(NodeCall.self, frame.payload)

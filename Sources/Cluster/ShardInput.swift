@@ -20,8 +20,10 @@ enum ShardInput: @unchecked Sendable {
     case forwarded(from: NodeID, [ProposalEnvelope])
     /// The node this one forwarded commands to is not the leader.
     case forwardRejected(ForwardRejection)
-    /// An engine snapshot finished encoding off the drive thread.
-    case snapshotEncoded(Snapshot)
+    /// A snapshot was encoded and written off the drive thread.
+    case snapshotWritten(Snapshot)
+    /// Encoding or writing a snapshot failed.
+    case snapshotFailed(String)
     /// A transfer of outbox messages to `target` finished: imported and settled, or failed (then that
     /// target is tried again after a back-off).
     case transferFinished(target: ShardID, succeeded: Bool)
@@ -29,7 +31,7 @@ enum ShardInput: @unchecked Sendable {
     /// Inputs the replica itself started and must hear back about: never refused for a full inbox.
     var isControl: Bool {
         switch self {
-        case .snapshotEncoded, .transferFinished: true
+        case .snapshotWritten, .snapshotFailed, .transferFinished: true
         default: false
         }
     }
@@ -55,28 +57,15 @@ enum ShardInput: @unchecked Sendable {
 /// A read to run on the drive thread: given the engine once the read index is applied, or an error.
 typealias ReadBody = @Sendable (borrowing QueueEngine?, QueueError?) -> Void
 
-/// A command of this node's client, from proposal until its entry applies (or it times out).
-struct PendingProposal {
-    var command: Command
-    var envelope: ProposalEnvelope
-    var continuation: CheckedContinuation<CommandResult, Never>
-    /// When to give up, in wall-clock milliseconds.
-    var deadlineMilliseconds: Int64
-    /// For a long-polling receive: until when an empty result parks instead of answering.
-    var waitUntilMilliseconds: Int64?
-    var forwardAttempts = 0
-}
+/// A client request the shell holds until the driver answers it.
+enum ClientWaiter {
+    case command(CheckedContinuation<CommandResult, Never>)
+    case read(ReadBody)
 
-/// A read waiting for its read index, then for that index to apply.
-struct PendingRead {
-    var run: ReadBody
-    var index: UInt64?
-    var deadlineMilliseconds: Int64
-}
-
-/// A long-polling receive parked until a message may be available or its wait ends.
-struct ParkedReceive {
-    var request: ReceiveMessageRequest
-    var continuation: CheckedContinuation<CommandResult, Never>
-    var waitUntilMilliseconds: Int64
+    func fail(_ error: QueueError) {
+        switch self {
+        case .command(let continuation): continuation.resume(returning: .failure(error))
+        case .read(let body): body(nil, error)
+        }
+    }
 }

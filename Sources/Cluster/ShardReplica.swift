@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import NIOCore
@@ -8,66 +9,55 @@ import Raft
 import SegmentLog
 import Synchronization
 
-/// One replica of one shard: a Raft group member whose log is a `SegmentLog` and whose state machine is
-/// a `QueueEngine`. A single thread owns all of it and runs the drive loop:
+/// The shell of one shard replica: a thread that owns a `ShardDriver` (the deterministic state machine),
+/// the client continuations, and the shard's `ShardStorage`. It reads the clocks, feeds the driver its
+/// inputs and carries out its actions:
 ///
-/// 1. take every input that arrived (peer messages, client commands, reads, ticks) — group commit;
-/// 2. step Raft, propose the commands as one batch (or forward them to the leader);
-/// 3. for each `Ready`: persist snapshot, entries and hard state with one fdatasync, then send the
-///    messages, apply committed entries to the engine in order, answer the clients whose commands
-///    applied, serve reads whose read index is applied, and advance Raft.
+/// 1. take every input that arrived (peer messages, client requests, reads, ticks) — group commit;
+/// 2. tell the driver the round's inputs are drained (it proposes them as one batch or forwards them);
+/// 3. for each `ShardReady`: send what may go first, persist snapshot, entries and hard state with one
+///    fdatasync (term and vote always synced), report it persisted, then carry out the actions: send,
+///    answer clients, serve reads, start snapshots and transfers.
 ///
-/// Other threads only post inputs. Client commands are answered when their entry applies on the node
-/// that took the request (every replica applies every entry, so forwarded commands need no reply frame).
+/// Other threads only post inputs.
 final class ShardReplica: @unchecked Sendable {
-    // @unchecked: after init, every stored var below is touched only by the drive thread; inputs cross
-    // threads through `inbox`, guarded by `condition`.
+    // @unchecked: after init, `driver`, `clients` and `nextHandle` are touched only by the drive thread;
+    // inputs cross threads through `inbox`, a Mutex.
 
     let shard: ShardID
     let nodeID: NodeID
     let settings: ShardSettings
     let logger: Logger
-    private let engineConfiguration: QueueEngineConfiguration
     let send: @Sendable (NodeID, [PeerFrame]) -> Bool
     private let onFatal: @Sendable (String) -> Void
     /// Carries outbox messages to the target shard and settles them here; posts `.transferFinished`.
     let transfer: @Sendable (_ target: ShardID, _ messages: [TransferredMessage]) -> Void
+    let storage: ShardStorage
 
-    private let condition = NSCondition()
-    private var inbox: [ShardInput] = []
-    private var isStopping = false
-    private var thread: Thread?
-    private let stopped = NSCondition()
-    private var hasStopped = false
+    private struct Inbox {
+        var inputs: [ShardInput] = []
+        var isStopping = false
+        var isSleeping = false
+    }
+    private let inbox = Mutex(Inbox())
+    private let wake = DispatchSemaphore(value: 0)
+    private let stopped = DispatchSemaphore(value: 0)
+    private let thread = Mutex<Thread?>(nil)
 
-    var raft: Raft
+    private var driver: ShardDriver
+    private var clients: [ClientHandle: ClientWaiter] = [:]
+    private var nextHandle: ClientHandle = 1
+    private var failed = false
+    private var lastSyncMilliseconds: Int64 = 0
+    /// The wall clock when this shell started, and the monotonic clock then (see `ShardTime`).
+    private let wallAtStart: Int64
+    private let monotonicAtStart: Int64
+
     /// The leader as the drive thread last saw it, readable from any thread.
     let leaderBox = Mutex<NodeID>(0)
     /// Counters readable from any thread: receivers parked now, receives proposed so far.
     let statistics = Mutex<(parkedReceives: Int, receiveProposals: Int)>((0, 0))
     var knownLeader: NodeID { leaderBox.withLock { $0 } }
-    var engine: QueueEngine
-    let storage: ShardStorage
-    var pending: [UInt64: PendingProposal] = [:]
-    var unproposed: [UInt64] = []
-    var waitingForLeader: [UInt64] = []
-    var reads: [UInt64: PendingRead] = [:]
-    var parked: [String: [UInt64: ParkedReceive]] = [:]
-    var parkedCount = 0
-    var nextID: UInt64 = 1
-    var lastStampMilliseconds: Int64 = 0
-    var nextAdvanceMilliseconds: Int64 = 0
-    var snapshotIndex: UInt64 = 0
-    var isSnapshotting = false
-    var failed = false
-    var lastSyncMilliseconds: Int64 = 0
-    var isRepairLogged = false
-    var isTransferring = false
-    /// Target shards whose last transfer failed: not tried again before the time (ms), and the back-off.
-    var transferBackoff: [UInt32: (retryAt: Int64, delay: Int64)] = [:]
-    /// Term and vote as last persisted: a Ready that changes them is persisted before its messages go.
-    var persistedTerm: UInt64 = 0
-    var persistedVote: NodeID = 0
 
     init(
         shard: ShardID, nodeID: NodeID, voters: Set<NodeID>, storage: ShardStorage,
@@ -80,29 +70,28 @@ final class ShardReplica: @unchecked Sendable {
         self.nodeID = nodeID
         self.settings = settings
         self.logger = logger
-        self.engineConfiguration = engineConfiguration
         self.send = send
         self.onFatal = onFatal
         self.transfer = transfer
         self.storage = storage
+        monotonicAtStart = Self.monotonicMilliseconds()
+        wallAtStart = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         let persisted = try storage.load()
-        var engine = QueueEngine(configuration: engineConfiguration)
-        if let snapshot = persisted.snapshot {
-            engine = try QueueEngine(configuration: engineConfiguration, snapshot: snapshot.data)
-            snapshotIndex = snapshot.index
-        }
-        self.engine = engine
-        self.raft = Raft(
-            configuration: raftConfiguration, membership: Membership(voters: voters), persisted: persisted, seed: seed)
-        self.lastStampMilliseconds = engine.clock
-        (persistedTerm, persistedVote) = (persisted.hardState.term, persisted.hardState.votedFor)
-        if repair {
-            raft.beginRepair()
-            isRepairLogged = true
-        }
+        driver = try ShardDriver(
+            shard: shard, nodeID: nodeID, incarnation: UInt64.random(in: 1...UInt64.max), voters: voters,
+            persisted: persisted, engineConfiguration: engineConfiguration, settings: settings,
+            raftConfiguration: raftConfiguration, seed: seed, repair: repair,
+            now: ShardTime(monotonicMilliseconds: monotonicAtStart, wallMilliseconds: wallAtStart))
         logger.info(
             "\(shard): restored snapshot at \(persisted.snapshot?.index ?? 0), \(persisted.entries.count) log entries, term \(persisted.hardState.term)"
         )
+    }
+
+    static func monotonicMilliseconds() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
+
+    private func now() -> ShardTime {
+        let monotonic = Self.monotonicMilliseconds()
+        return ShardTime(monotonicMilliseconds: monotonic, wallMilliseconds: wallAtStart + monotonic - monotonicAtStart)
     }
 
     // MARK: Inputs from other threads
@@ -111,15 +100,17 @@ final class ShardReplica: @unchecked Sendable {
     /// the replica stopped; peer messages are dropped then (Raft resends).
     @discardableResult
     func post(_ input: ShardInput) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !isStopping,
-            input.isControl || inbox.count < (input.isClientRequest ? settings.inboxMax : settings.inboxMax * 4)
-        else {
-            return false
+        let wakes = inbox.withLock { inbox -> Bool? in
+            guard !inbox.isStopping,
+                input.isControl
+                    || inbox.inputs.count < (input.isClientRequest ? settings.inboxMax : settings.inboxMax * 4)
+            else { return nil }
+            inbox.inputs.append(input)
+            defer { inbox.isSleeping = false }
+            return inbox.isSleeping
         }
-        inbox.append(input)
-        condition.signal()
+        guard let wakes else { return false }
+        if wakes { wake.signal() }
         return true
     }
 
@@ -169,67 +160,183 @@ final class ShardReplica: @unchecked Sendable {
 
     /// Starts the drive thread (once; later calls do nothing).
     func start() {
-        condition.lock()
-        defer { condition.unlock() }
-        guard thread == nil, !isStopping else { return }
-        let thread = Thread { [self] in runLoop() }
-        thread.name = "ferry-\(shard.rawValue)"
-        thread.stackSize = 8 << 20
-        self.thread = thread
-        thread.start()
+        thread.withLock { thread in
+            guard thread == nil, !inbox.withLock({ $0.isStopping }) else { return }
+            let newThread = Thread { [self] in runLoop() }
+            newThread.name = "ferry-\(shard.rawValue)"
+            newThread.stackSize = 8 << 20
+            thread = newThread
+            newThread.start()
+        }
     }
 
     /// Stops the drive thread, answering everything pending with ServiceUnavailable, and closes the log.
     func stop() {
-        condition.lock()
-        isStopping = true
-        condition.signal()
-        condition.unlock()
-        stopped.lock()
-        while !hasStopped && thread != nil { stopped.wait() }
-        stopped.unlock()
+        let running = thread.withLock { thread -> Bool in
+            inbox.withLock { $0.isStopping = true }
+            return thread != nil
+        }
+        guard running else { return }
+        wake.signal()
+        stopped.wait()
+        stopped.signal()  // later stop() calls return at once
     }
 
-    private func takeInputs(until deadline: Date) -> (inputs: [ShardInput], stopping: Bool) {
-        condition.lock()
-        defer { condition.unlock() }
-        while inbox.isEmpty && !isStopping {
-            if !condition.wait(until: deadline) { break }
+    /// Waits for inputs until the monotonic deadline; returns them and whether the replica is stopping.
+    private func takeInputs(untilMonotonic deadline: Int64) -> (inputs: [ShardInput], stopping: Bool) {
+        let ready = inbox.withLock { inbox -> Bool in
+            if !inbox.inputs.isEmpty || inbox.isStopping { return true }
+            inbox.isSleeping = true
+            return false
         }
-        let inputs = inbox
-        inbox.removeAll(keepingCapacity: true)
-        return (inputs, isStopping)
+        if !ready {
+            let remaining = max(0, deadline - Self.monotonicMilliseconds())
+            _ = wake.wait(timeout: .now() + .milliseconds(Int(remaining)))
+        }
+        return inbox.withLock { inbox in
+            inbox.isSleeping = false
+            defer { inbox.inputs.removeAll(keepingCapacity: true) }
+            return (inbox.inputs, inbox.isStopping)
+        }
     }
 
     // MARK: The drive loop
 
-    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
-
     private func runLoop() {
-        var nextTick = Date().addingTimeInterval(Double(settings.tickMilliseconds) / 1000)
+        var nextTick = Self.monotonicMilliseconds() + Int64(settings.tickMilliseconds)
         while true {
-            let (inputs, stopping) = takeInputs(until: nextTick)
+            let (inputs, stopping) = takeInputs(untilMonotonic: nextTick)
             if stopping { break }
             for input in inputs { handle(input) }
-            if Date() >= nextTick {
-                raft.tick()
-                onTick()
-                nextTick = Date().addingTimeInterval(Double(settings.tickMilliseconds) / 1000)
+            var time = now()
+            if time.monotonicMilliseconds >= nextTick {
+                carryOut(driver.tick(now: time))
+                nextTick = time.monotonicMilliseconds + Int64(settings.tickMilliseconds)
             }
-            proposeQueued()
-            processReady()
+            carryOut(driver.inputsDrained(now: time))
+            while !failed, let ready = driver.takeReady() {
+                carryOut(ready.sendsBeforePersisting)
+                do {
+                    try storage.persist(ready)
+                } catch {
+                    fail("\(shard): the log failed: \(error)")
+                    break
+                }
+                time = now()
+                carryOut(driver.persisted(ready, now: time))
+            }
+            publishStatistics()
             synchronizeIfDue()
             if failed { break }
         }
-        condition.lock()
-        isStopping = true  // a failed log takes nothing more
-        condition.unlock()
+        inbox.withLock { $0.isStopping = true }  // a failed log takes nothing more
         failEverything(QueueError(.serviceUnavailable, "The node is shutting down. Retry the request."))
         storage.log.close()
-        stopped.lock()
-        hasStopped = true
-        stopped.broadcast()
-        stopped.unlock()
+        stopped.signal()
+    }
+
+    private func handle(_ input: ShardInput) {
+        let time = now()
+        switch input {
+        case .raft(let message):
+            carryOut(driver.peerMessage(message))
+        case .command(let command, let continuation):
+            carryOut(driver.clientCommand(command, client: register(.command(continuation)), now: time))
+        case .receive(let request, let waitSeconds, let continuation):
+            carryOut(
+                driver.clientReceive(
+                    request, waitSeconds: waitSeconds, client: register(.command(continuation)), now: time))
+        case .read(let body):
+            carryOut(driver.clientRead(client: register(.read(body)), now: time))
+        case .forwarded(let from, let envelopes):
+            carryOut(driver.forwarded(envelopes, from: from, now: time))
+        case .forwardRejected(let rejection):
+            carryOut(driver.forwardRejected(rejection, now: time))
+        case .snapshotWritten(let snapshot):
+            do {
+                try storage.adoptLocalSnapshot(snapshot)
+                carryOut(driver.snapshotWritten(snapshot))
+            } catch {
+                carryOut(driver.snapshotFailed("\(error)"))
+            }
+        case .snapshotFailed(let reason):
+            carryOut(driver.snapshotFailed(reason))
+        case .transferFinished(let target, let succeeded):
+            carryOut(driver.transferFinished(target: target, succeeded: succeeded, now: time))
+        }
+    }
+
+    private func register(_ waiter: ClientWaiter) -> ClientHandle {
+        defer { nextHandle += 1 }
+        clients[nextHandle] = waiter
+        return nextHandle
+    }
+
+    /// Carries out the driver's actions in order.
+    private func carryOut(_ actions: [ShardAction]) {
+        for action in actions {
+            switch action {
+            case .send(let peer, let frames, let carriesSnapshot):
+                let delivered = send(peer, frames)
+                if !delivered || carriesSnapshot {
+                    carryOut(driver.sent(to: peer, delivered: delivered, carriedSnapshot: carriesSnapshot))
+                }
+            case .answer(let client, let result):
+                guard case .command(let continuation) = clients.removeValue(forKey: client) else { continue }
+                continuation.resume(returning: result)
+            case .serveRead(let client):
+                guard case .read(let body) = clients.removeValue(forKey: client) else { continue }
+                body(driver.engine, nil)
+            case .failRead(let client, let error):
+                clients.removeValue(forKey: client)?.fail(error)
+            case .startSnapshot(let job):
+                startSnapshot(job)
+            case .startTransfer(let target, let messages):
+                transfer(target, messages)
+            case .log(let level, let line):
+                logger.log(level: level, "\(line)")
+            case .fatal(let reason):
+                fail(reason)
+            }
+        }
+    }
+
+    private func fail(_ reason: String) {
+        failed = true
+        logger.critical("\(reason)")
+        onFatal(reason)
+    }
+
+    private func publishStatistics() {
+        let leader = driver.knownLeader
+        leaderBox.withLock { $0 = leader }
+        let counts = (driver.parkedCount, driver.receiveProposals)
+        statistics.withLock { $0 = counts }
+    }
+
+    /// Encodes and writes a snapshot on another thread (the log is synced first when it defers syncs, so
+    /// the snapshot never reaches the disk ahead of the entries it follows).
+    private func startSnapshot(_ job: SnapshotJob) {
+        if storage.log.options.syncPolicy == .deferred {
+            do {
+                try storage.log.synchronize()
+            } catch {
+                return fail("\(shard): the log failed to sync: \(error)")
+            }
+        }
+        let log = storage.log
+        let (directory, fileSystem, compress) = (log.directory, log.fileSystem, log.options.compressionBytesMin != .max)
+        nonisolated(unsafe) let job = job
+        Thread.detachNewThread { [self] in
+            let snapshot = job.encode()
+            do {
+                try ShardStorage.writeSnapshot(
+                    snapshot, directory: directory, fileSystem: fileSystem, compress: compress)
+                post(.snapshotWritten(snapshot))
+            } catch {
+                post(.snapshotFailed("\(error)"))
+            }
+        }
     }
 
     /// Under `--fsync batch`, syncs the log once the interval passed since the last sync.
@@ -237,95 +344,23 @@ final class ShardReplica: @unchecked Sendable {
         guard let interval = settings.syncIntervalMilliseconds, storage.log.options.syncPolicy == .deferred else {
             return
         }
-        let now = Self.nowMilliseconds()
+        let now = Self.monotonicMilliseconds()
         guard now - lastSyncMilliseconds >= Int64(interval) else { return }
         lastSyncMilliseconds = now
         do {
             try storage.log.synchronize()
         } catch {
-            failed = true
-            onFatal("\(shard): the log failed to sync: \(error)")
-        }
-    }
-
-    /// Handles every Ready Raft has: persist, send, apply, advance.
-    func processReady() {
-        while raft.hasReady && !failed {
-            let ready = raft.ready()
-            // A leader's appends go out before its own fdatasync, which then overlaps the followers'
-            // (their answers are stepped only after it, on this thread). Votes and terms persist first.
-            let sendsFirst =
-                raft.role == .leader && ready.snapshot == nil
-                && ready.hardState.map { $0.term == persistedTerm && $0.votedFor == persistedVote } ?? true
-            if sendsFirst { sendMessages(ready.messages) }
-            do {
-                try storage.persist(snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState)
-            } catch {
-                failed = true
-                let reason = "\(shard): the log failed: \(error)"
-                logger.critical("\(reason)")
-                onFatal(reason)
-                return
-            }
-            if let hardState = ready.hardState {
-                (persistedTerm, persistedVote) = (hardState.term, hardState.votedFor)
-            }
-            if let snapshot = ready.snapshot { installSnapshot(snapshot) }
-            if !sendsFirst { sendMessages(ready.messages) }
-            for entry in ready.committedEntries { apply(entry) }
-            raft.advance(ready)
-            if isRepairLogged && !raft.isRepairing {
-                isRepairLogged = false
-                logger.notice("\(shard): repair complete at commit index \(raft.commitIndex); voting again")
-            }
-            if let soft = ready.softState { leadershipChanged(soft) }
-            for state in ready.readStates { readIndexReady(state) }
-            serveReads()
-        }
-        maybeSnapshot()
-    }
-
-    private func sendMessages(_ messages: [Message]) {
-        guard !messages.isEmpty else { return }
-        var byPeer: [NodeID: [PeerFrame]] = [:]
-        for message in messages {
-            byPeer[message.to, default: []].append(
-                PeerFrame(kind: .raft, shard: shard.rawValue, payload: RaftWireCodec.encode(message)))
-        }
-        for (peer, frames) in byPeer {
-            let sent = send(peer, frames)
-            if !sent { raft.reportUnreachable(peer) }
-            for frame in frames where frame.payload.getInteger(at: 0, as: UInt8.self) == MessageKind.snapshot.rawValue {
-                if sent { raft.reportSnapshotSent(peer) } else { raft.reportSnapshotFailed(peer) }
-            }
-        }
-    }
-
-    private func installSnapshot(_ snapshot: Snapshot) {
-        do {
-            engine = try QueueEngine(configuration: engineConfiguration, snapshot: snapshot.data)
-            snapshotIndex = snapshot.index
-            lastStampMilliseconds = max(lastStampMilliseconds, engine.clock)
-            logger.info("\(shard): installed snapshot at \(snapshot.index) from the leader")
-        } catch {
-            failed = true
-            onFatal("\(shard): snapshot at \(snapshot.index) from the leader does not restore: \(error)")
+            fail("\(shard): the log failed to sync: \(error)")
         }
     }
 
     private func failEverything(_ error: QueueError) {
-        for (_, proposal) in pending { proposal.continuation.resume(returning: .failure(error)) }
-        pending = [:]
-        for (_, read) in reads { read.run(nil, error) }
-        reads = [:]
-        for (_, waiting) in parked {
-            for (_, receive) in waiting { receive.continuation.resume(returning: .failure(error)) }
+        for handle in clients.keys.sorted() { clients[handle]!.fail(error) }
+        clients = [:]
+        let leftover = inbox.withLock { inbox in
+            defer { inbox.inputs = [] }
+            return inbox.inputs
         }
-        parked = [:]
-        condition.lock()
-        let leftover = inbox
-        inbox = []
-        condition.unlock()
         for input in leftover { input.refuse(error) }
     }
 }

@@ -8,6 +8,10 @@ public struct ShardSettings: Sendable, Equatable {
     /// A command not applied within this many milliseconds is answered ServiceUnavailable (the client
     /// retries); default 10,000.
     public var proposalTimeoutMilliseconds = 10_000
+    /// The most a leader advances the shard's time between two stamps, in ms of its monotonic clock;
+    /// default 10,000. Bounds the jump a stale reference could cause (the leader advances time every
+    /// `advanceTimeMilliseconds` anyway).
+    public var stampAdvanceMaxMilliseconds: Int64 = 10_000
     /// Commands applied between snapshots of the queue engine; default 100,000.
     public var snapshotEntries: UInt64 = 100_000
     /// Inputs queued for the shard's thread; past this, client requests get ServiceUnavailable, and past

@@ -34,8 +34,17 @@ final class ShardStorage {
         return persisted
     }
 
+    /// Persists a driver's Ready: snapshot, entries and hard state, with one fdatasync for the entries
+    /// and hard state together. A new term or vote is synced whatever the log's sync policy: a node must
+    /// not vote twice in one term after a power loss.
+    func persist(_ shardReady: ShardReady) throws {
+        let ready = shardReady.ready
+        try persist(snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState)
+        if shardReady.termOrVoteChanged && log.options.syncPolicy == .deferred { try log.synchronize() }
+    }
+
     /// Persists a Ready's snapshot, entries and hard state: one write and one fdatasync for the entries and
-    /// hard state together.
+    /// hard state together (under the log's sync policy).
     func persist(snapshot: Snapshot?, entries: [Entry], hardState: RaftHardState?) throws {
         if let snapshot {
             // A snapshot from the leader replaces the whole log: entries past it may conflict.
@@ -55,9 +64,18 @@ final class ShardStorage {
         }
     }
 
-    /// Saves a snapshot the node took itself and drops the log it covers.
-    func saveLocalSnapshot(_ snapshot: Snapshot) throws {
-        try log.saveSnapshot(LogSnapshot(index: snapshot.index, term: snapshot.term, data: Self.encode(snapshot)))
+    /// Writes a snapshot file the node took itself, without touching the log (any thread).
+    static func writeSnapshot(
+        _ snapshot: Snapshot, directory: String, fileSystem: any FileSystem, compress: Bool
+    ) throws {
+        try SegmentLog.writeSnapshot(
+            LogSnapshot(index: snapshot.index, term: snapshot.term, data: encode(snapshot)), directory: directory,
+            fileSystem: fileSystem, compress: compress)
+    }
+
+    /// Adopts a snapshot written by `writeSnapshot` and drops the log it covers (the log's owner thread).
+    func adoptLocalSnapshot(_ snapshot: Snapshot) throws {
+        try log.snapshotWritten(index: snapshot.index, term: snapshot.term)
         try log.compact(through: snapshot.index)
     }
 

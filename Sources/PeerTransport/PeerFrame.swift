@@ -79,8 +79,9 @@ public struct PeerHello: Equatable, Sendable {
 
     /// The version of what nodes say to each other (frame kinds, command and snapshot formats) this build
     /// speaks. Nodes of different versions refuse each other: a cluster runs one version at a time.
-    /// Version 1 hellos carried no version; 2 added calls between nodes and transfers between shards.
-    public static let currentProtocolVersion: UInt16 = 2
+    /// Version 1 hellos carried no version; 2 added calls between nodes and transfers between shards; 3
+    /// carries request identities unique across restarts in proposals, rejections and calls.
+    public static let currentProtocolVersion: UInt16 = 3
 
     public var nodeID: PeerNodeID
     public var clusterName: String

@@ -17,7 +17,7 @@ import DequeModule
 public final class SegmentLog {
     public let directory: String
     public let options: SegmentLogOptions
-    let fileSystem: any FileSystem
+    public let fileSystem: any FileSystem
     var segments: [SegmentFile] = []
     /// The damage cut away on open under `salvageDamage` (nil when the log was intact).
     public internal(set) var salvagedDamage: SegmentLogError?

@@ -67,7 +67,8 @@ import Testing
     @Test func proposalsAndRejectionsRoundTrip() throws {
         let envelopes = (0..<5).map { index in
             ProposalEnvelope(
-                proposer: 2, id: UInt64(index), timestampMilliseconds: 1_700_000_000_000 + Int64(index),
+                proposer: 2, incarnation: 0xDEAD_BEEF_0000 + UInt64(index), id: UInt64(index),
+                sequenceFloor: UInt64(index / 2), timestampMilliseconds: 1_700_000_000_000 + Int64(index),
                 command: Array(repeating: UInt8(index), count: index * 10))
         }
         for envelope in envelopes { #expect(try ProposalEnvelope(decoding: envelope.encoded()) == envelope) }
@@ -78,8 +79,25 @@ import Testing
                 try ProposalEnvelope.decodeBatch(batch.getSlice(at: 0, length: length)!)
             }
         }
-        let rejection = ForwardRejection(ids: [4, 5, 9], leader: 3)
-        #expect(try ForwardRejection(decoding: rejection.encoded()) == rejection)
-        #expect(throws: RaftWireError.self) { try ForwardRejection(decoding: ByteBuffer(bytes: [1, 2])) }
+        let keys = [4, 5, 9].map { RequestKey(proposer: 7, incarnation: 0xABCD, sequence: $0) }
+        let rejection = ForwardRejection(keys: keys, leader: 3)
+        #expect(try ForwardRejection(decoding: rejection.encoded(), proposer: 7) == rejection)
+        #expect(throws: RaftWireError.self) { try ForwardRejection(decoding: ByteBuffer(bytes: [1, 2]), proposer: 7) }
+    }
+
+    /// Entries written before request identities (format 1: proposer, id, timestamp, length, command) still
+    /// decode, with no incarnation: they always apply and answer no request of this run.
+    @Test func formatOneProposalsStillDecode() throws {
+        var bytes: [UInt8] = []
+        for value in [UInt64(3), 41, UInt64(1_700_000_000_123)] {
+            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        withUnsafeBytes(of: UInt32(3).littleEndian) { bytes.append(contentsOf: $0) }
+        bytes += [9, 8, 7]
+        let envelope = try ProposalEnvelope(decoding: bytes)
+        #expect(
+            envelope
+                == ProposalEnvelope(proposer: 3, id: 41, timestampMilliseconds: 1_700_000_000_123, command: [9, 8, 7]))
+        #expect(envelope.incarnation == 0)
     }
 }

@@ -1,0 +1,145 @@
+import Logging
+import Placement
+import QueueEngine
+import Raft
+
+extension ShardDriver {
+    // MARK: Events: time
+
+    /// One Raft tick: expire what waited too long, let the leader advance the shard's time and start a
+    /// transfer of outbox messages.
+    mutating func tick(now: ShardTime) -> [ShardAction] {
+        raft.tick()
+        let monotonic = now.monotonicMilliseconds
+        for sequence in pending.keys.sorted() where pending[sequence]!.deadlineMilliseconds <= monotonic {
+            actions.append(.answer(pending.removeValue(forKey: sequence)!.client, .failure(Self.timedOut)))
+        }
+        for sequence in reads.keys.sorted() where reads[sequence]!.deadlineMilliseconds <= monotonic {
+            actions.append(.failRead(reads.removeValue(forKey: sequence)!.client, Self.unavailable))
+        }
+        expireParked(now: now)
+        if raft.role == .leader && monotonic >= nextAdvanceMilliseconds {
+            nextAdvanceMilliseconds = monotonic + Int64(settings.advanceTimeMilliseconds)
+            let envelope = ProposalEnvelope(
+                proposer: 0, id: 0, timestampMilliseconds: 0,
+                command: LoggedCommand(command: .advanceTime, timestampMilliseconds: 0).encoded())
+            propose([envelope], local: [], now: now)
+        }
+        if !waitingForLeader.isEmpty { retryWaiting(now: now) }
+        if raft.role == .leader, !isTransferring, engine.outboxCount > 0 {
+            // One transfer at a time per shard, from its leader; a new leader starts over from the outbox
+            // (imports are idempotent). A target that failed waits out its back-off while others go on.
+            let waiting = Set(transferBackoff.filter { $0.value.retryAt > monotonic }.keys)
+            if let batch = engine.nextTransferBatch(excluding: waiting) {
+                isTransferring = true
+                actions.append(.startTransfer(target: ShardID(batch.shard), messages: batch.messages))
+            }
+        }
+        return takeActions()
+    }
+
+    /// The shard time for a batch this leader proposes now: the newest stamp it knows, advanced by its
+    /// monotonic clock since (bounded), never going back. A new shard starts from the wall clock.
+    mutating func nextStamp(now: ShardTime) -> Int64 {
+        let stamp: Int64
+        if lastStampMilliseconds == 0 {
+            stamp = now.wallMilliseconds
+        } else {
+            let elapsed = min(
+                max(0, now.monotonicMilliseconds - monotonicAtLastStamp), settings.stampAdvanceMaxMilliseconds)
+            stamp = lastStampMilliseconds + elapsed
+        }
+        lastStampMilliseconds = max(lastStampMilliseconds, stamp)
+        monotonicAtLastStamp = now.monotonicMilliseconds
+        return lastStampMilliseconds
+    }
+
+    /// A stamp seen in an applied entry or snapshot: the shard's time is at least that now.
+    mutating func observeStamp(_ stamp: Int64, now: ShardTime) {
+        guard stamp > lastStampMilliseconds else { return }
+        lastStampMilliseconds = stamp
+        monotonicAtLastStamp = now.monotonicMilliseconds
+    }
+
+    func leaderChangeLine(_ soft: SoftState) -> String {
+        "\(shard): \(soft.role), leader \(soft.leader), term \(raft.term)"
+    }
+
+    mutating func leadershipChanged(_ soft: SoftState, now: ShardTime) {
+        actions.append(.log(.info, leaderChangeLine(soft)))
+        let previous = knownLeader
+        knownLeader = soft.leader
+        if soft.leader != 0 && soft.leader != previous {
+            // Commands in flight went to (or were appended by) the old leader and may never commit: send
+            // them to the new one now rather than letting their clients wait for the timeout. A command
+            // whose two copies both commit applies once (`AppliedRequests`).
+            let waiting = Set(waitingForLeader).union(unproposed)
+            waitingForLeader.append(contentsOf: pending.keys.filter { !waiting.contains($0) }.sorted())
+        }
+        if soft.role == .leader {
+            nextAdvanceMilliseconds = now.monotonicMilliseconds
+            // Catch the shard's time up to this node's clock, if it is ahead (a lagging clock freezes nothing).
+            if now.wallMilliseconds > lastStampMilliseconds {
+                lastStampMilliseconds = now.wallMilliseconds
+                monotonicAtLastStamp = now.monotonicMilliseconds
+            }
+        }
+        retryWaiting(now: now)
+    }
+
+    // MARK: Events: transfers
+
+    /// Transfer back-off after a failure: doubling from one second up to thirty.
+    static let transferBackoffMilliseconds: ClosedRange<Int64> = 1_000...30_000
+
+    /// A transfer to `target` finished: imported and settled, or failed (that target waits a back-off).
+    mutating func transferFinished(target: ShardID, succeeded: Bool, now: ShardTime) -> [ShardAction] {
+        isTransferring = false
+        if succeeded {
+            transferBackoff[target.rawValue] = nil
+            return takeActions()
+        }
+        let delay = min(
+            (transferBackoff[target.rawValue]?.delay).map { $0 * 2 } ?? Self.transferBackoffMilliseconds.lowerBound,
+            Self.transferBackoffMilliseconds.upperBound)
+        transferBackoff[target.rawValue] = (now.monotonicMilliseconds + delay, delay)
+        if delay == Self.transferBackoffMilliseconds.upperBound {
+            actions.append(
+                .log(
+                    .warning,
+                    "\(shard): \(target) has taken no messages for a while; \(engine.outboxCount) wait in the outbox"))
+        }
+        return takeActions()
+    }
+
+    // MARK: Events: snapshots
+
+    /// Once enough entries applied since the last snapshot, asks the shell to take one off the driving thread.
+    mutating func maybeSnapshot() {
+        let appliedIndex = raft.appliedIndex
+        guard !isSnapshotting, appliedIndex >= snapshotIndex + settings.snapshotEntries,
+            let term = raft.term(at: appliedIndex)
+        else { return }
+        isSnapshotting = true
+        actions.append(
+            .startSnapshot(
+                SnapshotJob(
+                    index: appliedIndex, term: term, membership: raft.membership, engine: engine, applied: applied)))
+    }
+
+    /// The shell wrote the snapshot and adopted it in the log: Raft drops the entries it covers.
+    mutating func snapshotWritten(_ snapshot: Snapshot) -> [ShardAction] {
+        isSnapshotting = false
+        raft.compact(snapshot)
+        snapshotIndex = max(snapshotIndex, snapshot.index)
+        actions.append(.log(.info, "\(shard): snapshot at \(snapshot.index), \(snapshot.data.count) bytes"))
+        return takeActions()
+    }
+
+    /// Taking a snapshot failed; the next applied entry tries again.
+    mutating func snapshotFailed(_ reason: String) -> [ShardAction] {
+        isSnapshotting = false
+        actions.append(.log(.error, "\(shard): snapshot failed: \(reason)"))
+        return takeActions()
+    }
+}

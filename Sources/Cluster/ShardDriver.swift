@@ -1,0 +1,164 @@
+import Logging
+import PeerTransport
+import Placement
+import QueueEngine
+import Raft
+
+/// One replica of one shard as a deterministic state machine: a Raft group member whose state machine
+/// is a `QueueEngine`, plus the requests of this node's clients. It does no I/O, reads no clock and
+/// starts no thread; its shell (`ShardReplica` in production, the whole-cluster simulator in tests)
+/// feeds it events and carries out the actions it returns.
+///
+/// ## Events in
+/// - `clientCommand`, `clientReceive`, `clientRead`: a request of this node's client, with the shell's
+///   handle for it. Each is answered exactly once by an `.answer`, `.serveRead` or `.failRead` action.
+/// - `peerMessage`, `forwarded`, `forwardRejected`: frames from peers.
+/// - `inputsDrained(now:)`: every queued input was given; propose this round's commands as one batch
+///   (group commit).
+/// - `tick(now:)`: one Raft tick; expire deadlines; the leader advances the shard's time and starts
+///   transfers.
+/// - `takeReady()` then `persisted(_:now:)`: the persist-and-send step of Raft's driver contract.
+/// - `sent(to:delivered:carriedSnapshot:)`, `snapshotWritten`, `snapshotFailed`, `transferFinished`:
+///   how an action the shell carried out ended.
+///
+/// ## Actions out (`ShardAction`)
+/// send frames, answer a client, serve or fail a read, start a snapshot (encoded and written off the
+/// driving thread), start a transfer of outbox messages, log, fatal. Long polls are parked inside the
+/// driver and answered by `.answer` when a message arrives or their wait ends.
+///
+/// ## Request identity
+/// Every command of this node's clients is proposed with a `RequestKey` (node, incarnation, sequence)
+/// unique across restarts: the incarnation is drawn by the shell each time the driver starts. An
+/// applied entry answers a request only if its key and its command are that request's. Every replica
+/// keeps `AppliedRequests`, so a command proposed again to a new leader applies once.
+///
+/// ## Time
+/// The leader stamps each batch with the shard's time: the newest stamp it knows, advanced by its
+/// monotonic clock since (at most `ShardSettings.stampAdvanceMaxMilliseconds` at once), and caught up to
+/// its wall clock when it becomes leader. A wall-clock step while a node runs changes nothing; a new
+/// leader whose clock lags does not freeze the shard's time. Ticks and deadlines use the monotonic clock.
+struct ShardDriver {
+    let shard: ShardID
+    let nodeID: NodeID
+    /// Drawn by the shell each time the driver starts; never 0.
+    let incarnation: UInt64
+    let settings: ShardSettings
+    let engineConfiguration: QueueEngineConfiguration
+
+    var raft: Raft
+    /// The replicated queue state, as of `raft.appliedIndex`.
+    var engine: QueueEngine
+    /// The replicated table of applied client commands.
+    var applied: AppliedRequests
+
+    /// Commands of this node's clients, by sequence, from proposal until applied or expired.
+    var pending: [UInt64: PendingProposal] = [:]
+    /// Sequences to propose (or forward) at the end of this round.
+    var unproposed: [UInt64] = []
+    /// Sequences held until a leader is known.
+    var waitingForLeader: [UInt64] = []
+    /// Reads waiting for their read index, by sequence (the ReadIndex context is incarnation + sequence).
+    var reads: [UInt64: PendingRead] = [:]
+    /// Long polls parked by queue, then by sequence (oldest first when woken).
+    var parked: [String: [UInt64: ParkedReceive]] = [:]
+    var parkedCount = 0
+    /// ReceiveMessage commands proposed so far (a parked receiver proposes none until woken).
+    var receiveProposals = 0
+    var nextSequence: UInt64 = 1
+
+    /// The newest shard time this node stamped or applied, and its monotonic time then.
+    var lastStampMilliseconds: Int64 = 0
+    var monotonicAtLastStamp: Int64 = 0
+    /// When the leader next proposes `advanceTime` (monotonic).
+    var nextAdvanceMilliseconds: Int64 = 0
+
+    var snapshotIndex: UInt64 = 0
+    var isSnapshotting = false
+    var isTransferring = false
+    /// Target shards whose last transfer failed: not tried again before `retryAt` (monotonic), and the
+    /// current back-off.
+    var transferBackoff: [UInt32: (retryAt: Int64, delay: Int64)] = [:]
+    /// Term and vote as last persisted.
+    var persistedTerm: UInt64 = 0
+    var persistedVote: NodeID = 0
+    var isRepairLogged = false
+    /// The leader as last reported in a soft state.
+    var knownLeader: NodeID = 0
+
+    var actions: [ShardAction] = []
+
+    /// A replica restarting from what its storage holds.
+    init(
+        shard: ShardID, nodeID: NodeID, incarnation: UInt64, voters: Set<NodeID>, persisted: PersistedState,
+        engineConfiguration: QueueEngineConfiguration, settings: ShardSettings, raftConfiguration: RaftConfiguration,
+        seed: UInt64, repair: Bool, now: ShardTime
+    ) throws {
+        precondition(incarnation != 0, "a driver's incarnation must not be 0")
+        self.shard = shard
+        self.nodeID = nodeID
+        self.incarnation = incarnation
+        self.settings = settings
+        self.engineConfiguration = engineConfiguration
+        var engine = QueueEngine(configuration: engineConfiguration)
+        var applied = AppliedRequests()
+        if let snapshot = persisted.snapshot {
+            let decoded = try ShardSnapshotCodec.decode(snapshot.data)
+            engine = try QueueEngine(configuration: engineConfiguration, snapshot: decoded.engineSnapshot)
+            applied = decoded.applied
+            snapshotIndex = snapshot.index
+        }
+        self.engine = engine
+        self.applied = applied
+        self.raft = Raft(
+            configuration: raftConfiguration, membership: Membership(voters: voters), persisted: persisted, seed: seed)
+        lastStampMilliseconds = engine.clock
+        monotonicAtLastStamp = now.monotonicMilliseconds
+        (persistedTerm, persistedVote) = (persisted.hardState.term, persisted.hardState.votedFor)
+        if repair {
+            raft.beginRepair()
+            isRepairLogged = true
+        }
+    }
+
+    /// Takes the actions gathered so far.
+    mutating func takeActions() -> [ShardAction] {
+        defer { actions = [] }
+        return actions
+    }
+
+    mutating func takeSequence() -> UInt64 {
+        defer { nextSequence += 1 }
+        return nextSequence
+    }
+
+    /// The lowest sequence this node still waits for: replicas may forget the ones below it.
+    var sequenceFloor: UInt64 { pending.keys.min() ?? nextSequence }
+}
+
+/// A command of this node's client, from proposal until its entry applies (or it times out).
+struct PendingProposal {
+    var client: ClientHandle
+    var command: Command
+    var envelope: ProposalEnvelope
+    /// When to give up (monotonic ms).
+    var deadlineMilliseconds: Int64
+    /// For a long-polling receive: until when an empty result parks instead of answering (monotonic ms).
+    var waitUntilMilliseconds: Int64?
+    var forwardAttempts = 0
+}
+
+/// A read waiting for its read index, then for that index to apply.
+struct PendingRead {
+    var client: ClientHandle
+    var index: UInt64?
+    /// Monotonic ms.
+    var deadlineMilliseconds: Int64
+}
+
+/// A long-polling receive parked until a message may be available or its wait ends.
+struct ParkedReceive {
+    var client: ClientHandle
+    var request: ReceiveMessageRequest
+    /// Monotonic ms.
+    var waitUntilMilliseconds: Int64
+}
