@@ -74,6 +74,20 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "ClusterSimulation",
+            dependencies: [
+                "Cluster",
+                "PeerTransport",
+                "Placement",
+                "QueueEngine",
+                "Raft",
+                "SegmentLog",
+                "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "QueueEngine",
             dependencies: [
                 "Placement",
@@ -126,6 +140,7 @@ let package = Package(
             name: "ferry",
             dependencies: [
                 "Cluster",
+                "ClusterSimulation",
                 "FerryBench",
                 "PeerTransport",
                 "Placement",
@@ -191,6 +206,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "ClusterSimulationTests", dependencies: ["ClusterSimulation"], swiftSettings: strictSettings),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"], swiftSettings: strictSettings),
         .testTarget(name: "RaftTests", dependencies: ["Raft", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(

@@ -9,8 +9,8 @@ import NIOCore
 /// proposer's floor (the lowest sequence the proposer still waits for), so its size is bounded by the
 /// proposer's pending commands; a session not heard from for `sessionIdleMilliseconds` of shard time is
 /// dropped (its node restarted or left: a copy older than that cannot still be waiting in any log).
-struct AppliedRequests: Equatable, Sendable {
-    struct Session: Equatable, Sendable {
+package struct AppliedRequests: Equatable, Sendable {
+    package struct Session: Equatable, Sendable {
         /// Sequences below this were answered or given up: a copy of one of them is a duplicate.
         var floor: UInt64 = 0
         /// Applied sequences at or above `floor`.
@@ -19,11 +19,11 @@ struct AppliedRequests: Equatable, Sendable {
         var lastMilliseconds: Int64 = 0
     }
 
-    struct SessionID: Hashable, Sendable, Comparable {
+    package struct SessionID: Hashable, Sendable, Comparable {
         var proposer: UInt64
         var incarnation: UInt64
 
-        static func < (left: SessionID, right: SessionID) -> Bool {
+        package static func < (left: SessionID, right: SessionID) -> Bool {
             (left.proposer, left.incarnation) < (right.proposer, right.incarnation)
         }
     }
@@ -35,7 +35,7 @@ struct AppliedRequests: Equatable, Sendable {
     /// Applied sequences kept per session at most (a proposer's pending commands are bounded lower).
     static let appliedPerSessionMax = 1 << 20
 
-    private(set) var sessions: [SessionID: Session] = [:]
+    package private(set) var sessions: [SessionID: Session] = [:]
 
     /// Records that `envelope` is about to apply; false when it is a copy of one already applied (or given
     /// up by its proposer), which must then not apply. Entries without an incarnation (the leader's own

@@ -3,12 +3,12 @@ import NIOCore
 /// Who proposed a client command, unique across restarts: the node, the node's incarnation (a random
 /// number drawn each time the shard's driver starts) and the driver's sequence number for it. A replayed
 /// entry of an earlier run has another incarnation, so it can never be taken for a request of this run.
-struct RequestKey: Hashable, Sendable, Comparable {
+package struct RequestKey: Hashable, Sendable, Comparable {
     var proposer: UInt64
     var incarnation: UInt64
     var sequence: UInt64
 
-    static func < (left: RequestKey, right: RequestKey) -> Bool {
+    package static func < (left: RequestKey, right: RequestKey) -> Bool {
         (left.proposer, left.incarnation, left.sequence) < (right.proposer, right.incarnation, right.sequence)
     }
 }
@@ -20,7 +20,7 @@ struct RequestKey: Hashable, Sendable, Comparable {
 /// Format 2 (written): magic (8) · proposer (8) · incarnation (8) · sequence (8) · sequence floor (8) ·
 /// timestamp (8) · command length (4) · command. Format 1 (read from older logs) has no magic,
 /// incarnation or floor: proposer (8) · sequence (8) · timestamp (8) · length (4) · command.
-struct ProposalEnvelope: Equatable, Sendable {
+package struct ProposalEnvelope: Equatable, Sendable {
     var proposer: UInt64
     /// The proposer's incarnation; 0 for format 1 entries and for the leader's own commands.
     var incarnation: UInt64
@@ -104,7 +104,7 @@ struct ProposalEnvelope: Equatable, Sendable {
         return buffer
     }
 
-    static func decodeBatch(_ input: ByteBuffer) throws(RaftWireError) -> [ProposalEnvelope] {
+    package static func decodeBatch(_ input: ByteBuffer) throws(RaftWireError) -> [ProposalEnvelope] {
         var buffer = input
         guard let count = buffer.readInteger(endianness: .little, as: UInt32.self),
             Int(count) <= buffer.readableBytes / formatOneHeaderSize
@@ -117,7 +117,7 @@ struct ProposalEnvelope: Equatable, Sendable {
 }
 
 /// The leader's refusal of forwarded proposals: their keys and the leader it knows of (0 if none).
-struct ForwardRejection: Equatable, Sendable {
+package struct ForwardRejection: Equatable, Sendable {
     var keys: [RequestKey]
     var leader: UInt64
 
@@ -138,7 +138,7 @@ struct ForwardRejection: Equatable, Sendable {
     }
 
     /// Decodes a rejection sent to `proposer` (the keys name this node's requests).
-    init(decoding input: ByteBuffer, proposer: UInt64) throws(RaftWireError) {
+    package init(decoding input: ByteBuffer, proposer: UInt64) throws(RaftWireError) {
         var buffer = input
         guard let leader = buffer.readInteger(endianness: .little, as: UInt64.self),
             let count = buffer.readInteger(endianness: .little, as: UInt32.self),

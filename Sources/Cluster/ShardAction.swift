@@ -5,21 +5,26 @@ import QueueEngine
 import Raft
 
 /// The time as a shard's shell reads it, handed to every driver event that needs it.
-struct ShardTime: Sendable, Equatable {
+package struct ShardTime: Sendable, Equatable {
     /// Milliseconds of a clock that never steps (the monotonic clock): ticks, deadlines, long-poll waits,
     /// and how far the leader advances the shard's time between two stamps.
-    var monotonicMilliseconds: Int64
+    package var monotonicMilliseconds: Int64
     /// Milliseconds since the epoch by this node's wall clock as read when the shell started, advanced by
     /// the monotonic clock since (so a step of the wall clock while running changes nothing). Used only to
     /// start a new shard's time and to catch it up when this node becomes leader.
-    var wallMilliseconds: Int64
+    package var wallMilliseconds: Int64
+
+    package init(monotonicMilliseconds: Int64, wallMilliseconds: Int64) {
+        self.monotonicMilliseconds = monotonicMilliseconds
+        self.wallMilliseconds = wallMilliseconds
+    }
 }
 
 /// A client request's handle in the shell (its continuation or read body), chosen by the shell.
-typealias ClientHandle = UInt64
+package typealias ClientHandle = UInt64
 
 /// What the driver asks its shell to do, in order.
-enum ShardAction: Sendable {
+package enum ShardAction: Sendable {
     /// Send frames to a peer, then report with `sent(to:delivered:carriedSnapshot:)`.
     case send(to: NodeID, [PeerFrame], carriesSnapshot: Bool)
     /// Answer a client's command or receive.
@@ -40,15 +45,15 @@ enum ShardAction: Sendable {
 }
 
 /// A snapshot to take: the replicated state as of `index`, copied (copy-on-write) from the driver.
-struct SnapshotJob: Sendable {
-    var index: UInt64
+package struct SnapshotJob: Sendable {
+    package var index: UInt64
     var term: UInt64
     var membership: Membership
     var engine: QueueEngine
     var applied: AppliedRequests
 
     /// Encodes the snapshot (on any thread).
-    func encode() -> Snapshot {
+    package func encode() -> Snapshot {
         Snapshot(
             index: index, term: term, membership: membership,
             data: ShardSnapshotCodec.encode(applied: applied, engineSnapshot: engine.snapshot()))
@@ -58,10 +63,10 @@ struct SnapshotJob: Sendable {
 /// What the shell must persist for one Raft `Ready`, and the frames it may send before doing so (a
 /// leader whose term and vote did not change: its fdatasync overlaps the followers'). After persisting
 /// (entries and hard state with one fdatasync when `mustSync`), it reports `persisted(_:now:)`.
-struct ShardReady: Sendable {
+package struct ShardReady: Sendable {
     var ready: Ready
     /// Frames to send before persisting (already reported as sent to the driver when carried out).
-    var sendsBeforePersisting: [ShardAction]
+    package var sendsBeforePersisting: [ShardAction]
     /// True when term or vote changed: they must be durable before any message leaves, whatever the
     /// log's sync policy.
     var termOrVoteChanged: Bool

@@ -9,7 +9,7 @@ extension ShardDriver {
 
     /// The next batch to persist, or nil when Raft has nothing. A leader whose term and vote did not change
     /// may send its appends first (Raft thesis §10.2.1; see `Raft`'s driver contract).
-    mutating func takeReady() -> ShardReady? {
+    package mutating func takeReady() -> ShardReady? {
         guard raft.hasReady else { return nil }
         let ready = raft.ready()
         let termOrVoteChanged =
@@ -22,7 +22,7 @@ extension ShardDriver {
 
     /// The shell persisted `shardReady`: install its snapshot, send its messages, apply its committed
     /// entries (answering this node's clients), and advance Raft.
-    mutating func persisted(_ shardReady: ShardReady, now: ShardTime) -> [ShardAction] {
+    package mutating func persisted(_ shardReady: ShardReady, now: ShardTime) -> [ShardAction] {
         let ready = shardReady.ready
         if let hardState = ready.hardState { (persistedTerm, persistedVote) = (hardState.term, hardState.votedFor) }
         if let snapshot = ready.snapshot, !install(snapshot, now: now) { return takeActions() }

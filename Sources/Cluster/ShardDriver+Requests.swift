@@ -16,14 +16,14 @@ extension ShardDriver {
     // MARK: Events: client requests
 
     /// A client's command: proposed at the end of this round, answered when its entry applies here.
-    mutating func clientCommand(_ command: Command, client: ClientHandle, now: ShardTime) -> [ShardAction] {
+    package mutating func clientCommand(_ command: Command, client: ClientHandle, now: ShardTime) -> [ShardAction] {
         enqueue(command, client: client, waitUntil: nil, now: now)
         return takeActions()
     }
 
     /// ReceiveMessage, long-polling up to `waitSeconds` (nil: the queue's setting). When the queue has
     /// nothing available, answers empty at once (no wait) or parks without touching the log.
-    mutating func clientReceive(
+    package mutating func clientReceive(
         _ request: ReceiveMessageRequest, waitSeconds requested: Int?, client: ClientHandle, now: ShardTime
     ) -> [ShardAction] {
         let waitSeconds = requested ?? engine.receiveWaitTimeSeconds(request.queueName) ?? 0
@@ -49,7 +49,7 @@ extension ShardDriver {
     }
 
     /// A linearizable read: served (`.serveRead`) once a read index confirmed by a quorum has applied.
-    mutating func clientRead(client: ClientHandle, now: ShardTime) -> [ShardAction] {
+    package mutating func clientRead(client: ClientHandle, now: ShardTime) -> [ShardAction] {
         let sequence = takeSequence()
         reads[sequence] = PendingRead(
             client: client, index: nil,
@@ -80,7 +80,7 @@ extension ShardDriver {
 
     /// Every queued input was handed over: propose this round's commands as one batch when leading,
     /// forward them to the leader when following one, or hold them until a leader is known.
-    mutating func inputsDrained(now: ShardTime) -> [ShardAction] {
+    package mutating func inputsDrained(now: ShardTime) -> [ShardAction] {
         proposeQueued(now: now)
         return takeActions()
     }
@@ -136,13 +136,14 @@ extension ShardDriver {
     // MARK: Events: frames from peers
 
     /// A Raft message from a peer.
-    mutating func peerMessage(_ message: Message) -> [ShardAction] {
+    package mutating func peerMessage(_ message: Message) -> [ShardAction] {
         raft.step(message)
         return takeActions()
     }
 
     /// Commands another node forwarded: propose them if leading, else tell it who leads.
-    mutating func forwarded(_ envelopes: [ProposalEnvelope], from peer: NodeID, now: ShardTime) -> [ShardAction] {
+    package mutating func forwarded(_ envelopes: [ProposalEnvelope], from peer: NodeID, now: ShardTime) -> [ShardAction]
+    {
         guard raft.role == .leader else {
             let rejection = ForwardRejection(keys: envelopes.map(\.key), leader: raft.leader)
             actions.append(
@@ -156,7 +157,7 @@ extension ShardDriver {
     }
 
     /// The node this one forwarded commands to is not the leader.
-    mutating func forwardRejected(_ rejection: ForwardRejection, now: ShardTime) -> [ShardAction] {
+    package mutating func forwardRejected(_ rejection: ForwardRejection, now: ShardTime) -> [ShardAction] {
         for key in rejection.keys where key.incarnation == incarnation {
             guard let proposal = pending[key.sequence] else { continue }
             if proposal.forwardAttempts >= settings.forwardAttemptsMax {
@@ -172,7 +173,7 @@ extension ShardDriver {
 
     /// A send the shell carried out: a failed one makes the leader probe the peer again; a snapshot's
     /// outcome is reported to Raft.
-    mutating func sent(to peer: NodeID, delivered: Bool, carriedSnapshot: Bool) -> [ShardAction] {
+    package mutating func sent(to peer: NodeID, delivered: Bool, carriedSnapshot: Bool) -> [ShardAction] {
         if !delivered { raft.reportUnreachable(peer) }
         if carriedSnapshot {
             if delivered { raft.reportSnapshotSent(peer) } else { raft.reportSnapshotFailed(peer) }

@@ -8,7 +8,7 @@ extension ShardDriver {
 
     /// One Raft tick: expire what waited too long, let the leader advance the shard's time and start a
     /// transfer of outbox messages.
-    mutating func tick(now: ShardTime) -> [ShardAction] {
+    package mutating func tick(now: ShardTime) -> [ShardAction] {
         raft.tick()
         let monotonic = now.monotonicMilliseconds
         for sequence in pending.keys.sorted() where pending[sequence]!.deadlineMilliseconds <= monotonic {
@@ -93,7 +93,7 @@ extension ShardDriver {
     static let transferBackoffMilliseconds: ClosedRange<Int64> = 1_000...30_000
 
     /// A transfer to `target` finished: imported and settled, or failed (that target waits a back-off).
-    mutating func transferFinished(target: ShardID, succeeded: Bool, now: ShardTime) -> [ShardAction] {
+    package mutating func transferFinished(target: ShardID, succeeded: Bool, now: ShardTime) -> [ShardAction] {
         isTransferring = false
         if succeeded {
             transferBackoff[target.rawValue] = nil
@@ -128,7 +128,7 @@ extension ShardDriver {
     }
 
     /// The shell wrote the snapshot and adopted it in the log: Raft drops the entries it covers.
-    mutating func snapshotWritten(_ snapshot: Snapshot) -> [ShardAction] {
+    package mutating func snapshotWritten(_ snapshot: Snapshot) -> [ShardAction] {
         isSnapshotting = false
         raft.compact(snapshot)
         snapshotIndex = max(snapshotIndex, snapshot.index)
@@ -137,7 +137,7 @@ extension ShardDriver {
     }
 
     /// Taking a snapshot failed; the next applied entry tries again.
-    mutating func snapshotFailed(_ reason: String) -> [ShardAction] {
+    package mutating func snapshotFailed(_ reason: String) -> [ShardAction] {
         isSnapshotting = false
         actions.append(.log(.error, "\(shard): snapshot failed: \(reason)"))
         return takeActions()

@@ -37,7 +37,7 @@ import Raft
 /// monotonic clock since (at most `ShardSettings.stampAdvanceMaxMilliseconds` at once), and caught up to
 /// its wall clock when it becomes leader. A wall-clock step while a node runs changes nothing; a new
 /// leader whose clock lags does not freeze the shard's time. Ticks and deadlines use the monotonic clock.
-struct ShardDriver {
+package struct ShardDriver {
     let shard: ShardID
     let nodeID: NodeID
     /// Drawn by the shell each time the driver starts; never 0.
@@ -45,14 +45,14 @@ struct ShardDriver {
     let settings: ShardSettings
     let engineConfiguration: QueueEngineConfiguration
 
-    var raft: Raft
+    package var raft: Raft
     /// The replicated queue state, as of `raft.appliedIndex`.
-    var engine: QueueEngine
+    package var engine: QueueEngine
     /// The replicated table of applied client commands.
-    var applied: AppliedRequests
+    package var applied: AppliedRequests
 
     /// Commands of this node's clients, by sequence, from proposal until applied or expired.
-    var pending: [UInt64: PendingProposal] = [:]
+    package var pending: [UInt64: PendingProposal] = [:]
     /// Sequences to propose (or forward) at the end of this round.
     var unproposed: [UInt64] = []
     /// Sequences held until a leader is known.
@@ -61,7 +61,7 @@ struct ShardDriver {
     var reads: [UInt64: PendingRead] = [:]
     /// Long polls parked by queue, then by sequence (oldest first when woken).
     var parked: [String: [UInt64: ParkedReceive]] = [:]
-    var parkedCount = 0
+    package var parkedCount = 0
     /// ReceiveMessage commands proposed so far (a parked receiver proposes none until woken).
     var receiveProposals = 0
     var nextSequence: UInt64 = 1
@@ -83,12 +83,12 @@ struct ShardDriver {
     var persistedVote: NodeID = 0
     var isRepairLogged = false
     /// The leader as last reported in a soft state.
-    var knownLeader: NodeID = 0
+    package var knownLeader: NodeID = 0
 
     var actions: [ShardAction] = []
 
     /// A replica restarting from what its storage holds.
-    init(
+    package init(
         shard: ShardID, nodeID: NodeID, incarnation: UInt64, voters: Set<NodeID>, persisted: PersistedState,
         engineConfiguration: QueueEngineConfiguration, settings: ShardSettings, raftConfiguration: RaftConfiguration,
         seed: UInt64, repair: Bool, now: ShardTime
@@ -136,10 +136,10 @@ struct ShardDriver {
 }
 
 /// A command of this node's client, from proposal until its entry applies (or it times out).
-struct PendingProposal {
+package struct PendingProposal {
     var client: ClientHandle
-    var command: Command
-    var envelope: ProposalEnvelope
+    package var command: Command
+    package var envelope: ProposalEnvelope
     /// When to give up (monotonic ms).
     var deadlineMilliseconds: Int64
     /// For a long-polling receive: until when an empty result parks instead of answering (monotonic ms).

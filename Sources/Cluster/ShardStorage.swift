@@ -4,15 +4,15 @@ import SegmentLog
 
 /// One shard's Raft storage on a `SegmentLog`: entries (their kind as the payload's first byte), hard
 /// state, and snapshots whose data is the membership followed by the engine snapshot.
-final class ShardStorage {
-    let log: SegmentLog
+package final class ShardStorage {
+    package let log: SegmentLog
 
-    init(log: SegmentLog) {
+    package init(log: SegmentLog) {
         self.log = log
     }
 
     /// What Raft needs to restart: hard state, newest snapshot, and every entry after it.
-    func load() throws -> PersistedState {
+    package func load() throws -> PersistedState {
         let stored = log.hardState
         var persisted = PersistedState(
             hardState: RaftHardState(term: stored.term, votedFor: stored.vote, commit: stored.commit))
@@ -37,7 +37,7 @@ final class ShardStorage {
     /// Persists a driver's Ready: snapshot, entries and hard state, with one fdatasync for the entries
     /// and hard state together. A new term or vote is synced whatever the log's sync policy: a node must
     /// not vote twice in one term after a power loss.
-    func persist(_ shardReady: ShardReady) throws {
+    package func persist(_ shardReady: ShardReady) throws {
         let ready = shardReady.ready
         try persist(snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState)
         if shardReady.termOrVoteChanged && log.options.syncPolicy == .deferred { try log.synchronize() }
@@ -65,7 +65,7 @@ final class ShardStorage {
     }
 
     /// Writes a snapshot file the node took itself, without touching the log (any thread).
-    static func writeSnapshot(
+    package static func writeSnapshot(
         _ snapshot: Snapshot, directory: String, fileSystem: any FileSystem, compress: Bool
     ) throws {
         try SegmentLog.writeSnapshot(
@@ -74,7 +74,7 @@ final class ShardStorage {
     }
 
     /// Adopts a snapshot written by `writeSnapshot` and drops the log it covers (the log's owner thread).
-    func adoptLocalSnapshot(_ snapshot: Snapshot) throws {
+    package func adoptLocalSnapshot(_ snapshot: Snapshot) throws {
         try log.snapshotWritten(index: snapshot.index, term: snapshot.term)
         try log.compact(through: snapshot.index)
     }

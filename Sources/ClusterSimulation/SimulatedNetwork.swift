@@ -1,0 +1,62 @@
+import PeerTransport
+import Raft
+
+/// The simulated network: every frame a node sends is a delivery at a future time, unless the seed's
+/// faults drop it (loss, a partition) or deliver it twice; random delays reorder frames.
+struct SimulatedNetwork {
+    struct Delivery {
+        var at: Int64
+        var order: UInt64
+        var from: NodeID
+        var to: NodeID
+        var frames: [PeerFrame]
+    }
+
+    /// Frames in flight at once; past this a send is dropped (as a full peer queue drops it).
+    static let deliveriesMax = 100_000
+
+    var deliveries: [Delivery] = []
+    private var nextOrder: UInt64 = 0
+    /// Directed links that drop everything: (from, to).
+    var cut: Set<Link> = []
+    var lossRate = 0.0
+    var duplicationRate = 0.0
+    var delayMilliseconds: ClosedRange<Int> = 1...5
+
+    struct Link: Hashable { var from: NodeID; var to: NodeID }
+
+    /// Sends frames; false when the link is cut (the shell reports the peer unreachable).
+    mutating func send(
+        _ frames: [PeerFrame], from: NodeID, to: NodeID, now: Int64, random: inout SimulationRandom
+    ) -> Bool {
+        guard !cut.contains(Link(from: from, to: to)) else { return false }
+        guard deliveries.count < Self.deliveriesMax, !random.chance(lossRate) else { return true }
+        let copies = random.chance(duplicationRate) ? 2 : 1
+        for _ in 0..<copies {
+            deliveries.append(
+                Delivery(
+                    at: now + Int64(random.int(delayMilliseconds)), order: nextOrder, from: from, to: to,
+                    frames: frames))
+            nextOrder += 1
+        }
+        return true
+    }
+
+    /// Takes the deliveries due by `now`, in time order (then send order).
+    mutating func due(by now: Int64) -> [Delivery] {
+        guard deliveries.contains(where: { $0.at <= now }) else { return [] }
+        let ready = deliveries.filter { $0.at <= now }.sorted { ($0.at, $0.order) < ($1.at, $1.order) }
+        deliveries.removeAll { $0.at <= now }
+        return ready
+    }
+
+    /// Cuts `node` off from `others` (both ways, or only its outgoing links).
+    mutating func isolate(_ node: NodeID, from others: [NodeID], oneWay: Bool) {
+        for other in others where other != node {
+            cut.insert(Link(from: node, to: other))
+            if !oneWay { cut.insert(Link(from: other, to: node)) }
+        }
+    }
+
+    mutating func heal() { cut = [] }
+}

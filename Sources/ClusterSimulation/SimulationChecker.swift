@@ -1,0 +1,100 @@
+import Cluster
+import QueueEngine
+import Raft
+
+/// The invariants: answers are their own, nothing unexpected, no phantom receives, FIFO order within a
+/// group, replicas agree, no acknowledged send lost, no acknowledged attribute change reverted.
+extension SimulationWorld {
+    /// A receive's messages: each was sent to that queue (or redriven to it), with its body's MD5; its
+    /// receive count is explained by receives that returned it or whose outcome is unknown; FIFO messages
+    /// come after every earlier acknowledged message of their group.
+    mutating func checkReceived(_ messages: [ReceivedMessage], operation: SimulationHistory.Operation) {
+        let sources = operation.queue == "dlq" ? ["q", "dlq"] : [operation.queue]
+        for message in messages {
+            guard sources.contains(where: { history.sentBodies[$0]?.contains(message.body) == true }) else {
+                return fail("op \(operation.id): \(operation.queue) returned \(message.body), never sent to it")
+            }
+            guard message.md5OfBody == SimulationHistory.md5(message.body) else {
+                return fail("op \(operation.id): \(message.body) came with another body's MD5")
+            }
+            history.receivedCount[message.body, default: 0] += 1
+            history.receipts.append((operation.queue, message.receiptHandle))
+            if let count = message.attributes["ApproximateReceiveCount"].flatMap({ Int($0) }) {
+                // Receives that returned it, or whose outcome is unknown, or that are still in flight (a
+                // receive applies on every replica before its own node answers it).
+                let inFlight = history.operations.values.filter {
+                    $0.command == "receiveMessages" && $0.outcome == .pending && $0.id != operation.id
+                        && (sources.contains($0.queue) || $0.queue == "q")
+                }.count
+                let explained =
+                    history.receivedCount[message.body]! + inFlight
+                    + ["q", "dlq", operation.queue].reduce(0) { $0 + history.unknownReceives[$1, default: 0] }
+                guard count <= explained else {
+                    return fail(
+                        "op \(operation.id): phantom receive: \(message.body) has receive count \(count), but only \(explained) receives could have returned it"
+                    )
+                }
+            }
+            if let group = history.fifoGroups[message.body] {
+                let invokedAt = history.operations.values.first { $0.body == message.body }?.invokedAt ?? 0
+                for earlier in history.fifoAcknowledged[group, default: []] {
+                    guard earlier != message.body else { break }
+                    guard let acknowledgedAt = history.acknowledged[earlier]?.at, acknowledgedAt < invokedAt else {
+                        continue
+                    }
+                    guard history.fifoDelivered.contains(earlier) else {
+                        return fail(
+                            "op \(operation.id): FIFO order: \(message.body) of \(group) delivered before \(earlier)")
+                    }
+                }
+                history.fifoDelivered.insert(message.body)
+            }
+        }
+    }
+
+    /// Replicas at the same applied index hold identical engine state and applied-request tables.
+    mutating func checkReplicasAgree() {
+        var byIndex: [UInt64: (node: NodeID, engine: [UInt8], applied: AppliedRequests)] = [:]
+        for node in nodes where node.isUp {
+            let driver = node.driver!
+            let index = driver.raft.appliedIndex
+            let engine = driver.engine.snapshot()
+            if let other = byIndex[index] {
+                guard other.engine == engine, other.applied == driver.applied else {
+                    return fail("replicas \(other.node) and \(node.id) differ at applied index \(index)")
+                }
+            } else {
+                byIndex[index] = (node.id, engine, driver.applied)
+            }
+        }
+    }
+
+    /// At the end: every acknowledged send was received; the last acknowledged attribute change stands
+    /// (or one made after it began); every replica caught up and agrees.
+    mutating func checkFinal() {
+        for (body, sent) in history.acknowledged.sorted(by: { $0.key < $1.key })
+        where history.receivedCount[body, default: 0] == 0 {
+            return fail("lost: \(body), acknowledged on \(sent.queue) at \(sent.at) ms, was never received")
+        }
+        if let last = history.attributeChanges.lastIndex(where: { $0.okAt != nil }),
+            let leader = nodes.first(where: { $0.isUp && $0.driver!.raft.role == .leader })
+        {
+            let value = try? leader.driver!.engine.queueAttributes("q", names: ["MaximumMessageSize"])[
+                "MaximumMessageSize"]
+            // Allowed: the last acknowledged value, or one whose change did not finish before that one began
+            // (concurrent, later, or of unknown outcome). A value acknowledged before it began is a revert.
+            let lastInvokedAt = history.attributeChanges[last].invokedAt
+            let allowed = history.attributeChanges.enumerated().filter { index, change in
+                index == last || (change.okAt.map { $0 >= lastInvokedAt } ?? true)
+            }.map(\.element.value)
+            guard let value, allowed.contains(value) else {
+                return fail("reverted: MaximumMessageSize is \(value ?? "nil"), not one of \(allowed)")
+            }
+        }
+        let indexes = Set(nodes.filter(\.isUp).map { $0.driver!.raft.appliedIndex })
+        guard nodes.allSatisfy(\.isUp), indexes.count == 1 else {
+            return fail("liveness: after healing, replicas stand at applied indexes \(indexes.sorted())")
+        }
+        checkReplicasAgree()
+    }
+}

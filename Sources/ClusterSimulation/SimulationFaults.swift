@@ -1,0 +1,126 @@
+import Raft
+import TestSupport
+
+/// The seed's fault mix (swarm testing: each kind off, rare or frequent) and what was injected.
+struct SimulationFaults {
+    var partitionRate = 0.0
+    var crashRate = 0.0
+    var powerLossRate = 0.0
+    var corruptionRate = 0.0
+    var clockRate = 0.0
+    /// Nodes down, and when they come back (true time).
+    var restartAt: [NodeID: Int64] = [:]
+    /// When the current partition heals; flapping partitions toggle until then.
+    var partitionEndsAt: Int64?
+    var isFlapping = false
+    var injected: [String: Int] = [:]
+
+    mutating func choose(using random: inout SimulationRandom, network: inout SimulatedNetwork) {
+        network.lossRate = random.swarmRate(rare: 0.01, frequent: 0.1)
+        network.duplicationRate = random.swarmRate(rare: 0.01, frequent: 0.05)
+        network.delayMilliseconds = random.pick([1...3, 1...30, 5...200])
+        partitionRate = random.swarmRate(rare: 0.0005, frequent: 0.003)
+        crashRate = random.swarmRate(rare: 0.0003, frequent: 0.002)
+        powerLossRate = random.swarmRate(rare: 0.0002, frequent: 0.001)
+        corruptionRate = random.swarmRate(rare: 0.0002, frequent: 0.0008)
+        clockRate = random.swarmRate(rare: 0.0005, frequent: 0.003)
+    }
+}
+
+extension SimulationWorld {
+    /// Draws this step's faults from the fault stream.
+    mutating func injectFaults() {
+        let ids = nodes.map(\.id)
+        if let end = faults.partitionEndsAt {
+            if now >= end {
+                network.heal()
+                faults.partitionEndsAt = nil
+                record("partition healed")
+            } else if faults.isFlapping && faultRandom.chance(0.02) {
+                if network.cut.isEmpty {
+                    network.isolate(faultRandom.pick(ids), from: ids, oneWay: false)
+                } else {
+                    network.heal()
+                }
+            }
+        } else if faultRandom.chance(faults.partitionRate) {
+            let node = faultRandom.pick(ids)
+            let kind = faultRandom.int(0...2)
+            network.isolate(node, from: ids, oneWay: kind == 1)
+            faults.isFlapping = kind == 2
+            faults.partitionEndsAt = now + Int64(faultRandom.int(500...8_000))
+            let name = ["partition", "one-way partition", "flapping partition"][kind]
+            faults.injected[name, default: 0] += 1
+            record("\(name) of node \(node)")
+        }
+        if faultRandom.chance(faults.crashRate), let node = upNode(keepingMajority: false) {
+            if faultRandom.chance(0.3) {
+                node.crashDuringNextReady = faultRandom.chance(0.5)
+                faults.injected["crash mid-persist", default: 0] += 1
+                record("node \(node.id) will crash in its next persist")
+            } else {
+                node.crash()
+                faults.injected["crash", default: 0] += 1
+                crashed(node, reason: "kill -9")
+            }
+        }
+        if faultRandom.chance(faults.powerLossRate), let node = upNode(keepingMajority: false) {
+            node.powerLoss(keepUnsyncedBytes: faultRandom.pick([0, 7, 33, 4_096]))
+            faults.injected["power loss", default: 0] += 1
+            crashed(node, reason: "power loss")
+        }
+        if faultRandom.chance(faults.corruptionRate) { corruptMinority() }
+        if faultRandom.chance(faults.clockRate) {
+            let node = faultRandom.pick(nodes)
+            let jump = Int64(faultRandom.pick([-3_600_000, -60_000, -5_000, 5_000, 60_000, 3_600_000]))
+            node.wallOffset += jump
+            faults.injected["clock jump", default: 0] += 1
+            record("node \(node.id) wall clock jumps \(jump) ms")
+        }
+    }
+
+    /// An up node to fail; with `keepingMajority`, only if a majority stays up.
+    mutating func upNode(keepingMajority: Bool) -> SimulatedNode? {
+        let up = nodes.filter(\.isUp)
+        guard !up.isEmpty, !keepingMajority || up.count - 1 > nodes.count / 2 else { return nil }
+        return faultRandom.pick(up)
+    }
+
+    /// Damages the log of one stopped node while every other node's log is intact (a minority): a bit
+    /// flip in a synced segment or a truncation; the node must salvage and repair from its peers.
+    mutating func corruptMinority() {
+        guard nodes.allSatisfy({ $0.repairs == 0 || $0.isUp }),
+            let node = upNode(keepingMajority: true)
+        else { return }
+        node.crash()
+        crashed(node, reason: "stopped for disk damage")
+        let segments = node.logFiles.filter { $0.hasSuffix(".log") || $0.contains("segment") }
+        guard let path = segments.isEmpty ? nil : faultRandom.pick(segments),
+            let contents = node.fileSystem.contents(path), contents.count > 64
+        else { return }
+        if faultRandom.chance(0.5) {
+            let offset = faultRandom.int(32...(contents.count - 1))
+            node.fileSystem.flipBit(path: path, byteOffset: offset, bit: faultRandom.int(0...7))
+            faults.injected["bit flip", default: 0] += 1
+            record("node \(node.id): bit flipped in \(path) at \(offset)")
+        } else {
+            let keep = faultRandom.int(32...(contents.count - 1))
+            node.fileSystem.setContents(path, Array(contents.prefix(keep)))
+            faults.injected["truncation", default: 0] += 1
+            record("node \(node.id): \(path) truncated to \(keep) bytes")
+        }
+    }
+
+    /// The end of the fault phase: the network heals and every node comes back.
+    mutating func heal() {
+        network.heal()
+        network.lossRate = 0
+        network.duplicationRate = 0
+        faults.partitionEndsAt = nil
+        for node in nodes {
+            node.crashDuringNextReady = nil
+            if !node.isUp { faults.restartAt[node.id] = now }
+        }
+        record("healed")
+    }
+}

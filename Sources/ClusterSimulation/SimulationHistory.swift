@@ -1,0 +1,44 @@
+import Crypto
+import QueueEngine
+
+/// The clients' history in Jepsen's terms: each operation invoked, then ok, fail, or unknown (info).
+struct SimulationHistory {
+    enum Outcome: Equatable { case pending, ok, unknown }
+
+    struct Operation {
+        var id: UInt64
+        var command: String
+        var queue: String
+        var body: String?
+        var node: UInt64
+        var invokedAt: Int64
+        var outcome = Outcome.pending
+        var answeredAt: Int64?
+    }
+
+    var operations: [UInt64: Operation] = [:]
+    /// Bodies sent to each queue (any outcome): what a receive may return.
+    var sentBodies: [String: Set<String>] = [:]
+    /// Bodies whose send returned ok, with the time.
+    var acknowledged: [String: (queue: String, at: Int64)] = [:]
+    /// Received body → ok receives that returned it.
+    var receivedCount: [String: Int] = [:]
+    /// Receives whose outcome is unknown, by queue.
+    var unknownReceives: [String: Int] = [:]
+    /// Receipt handles handed out, for deletes and visibility changes.
+    var receipts: [(queue: String, handle: String)] = []
+    /// FIFO: per group, bodies in the order their sends were acknowledged.
+    var fifoAcknowledged: [String: [String]] = [:]
+    var fifoDelivered: Set<String> = []
+    /// FIFO: the group of each body sent.
+    var fifoGroups: [String: String] = [:]
+    /// Attribute changes: (invoked, answered ok, value).
+    var attributeChanges: [(invokedAt: Int64, okAt: Int64?, value: String)] = []
+
+    static func md5(_ body: String) -> String {
+        Insecure.MD5.hash(data: Array(body.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}

@@ -1,0 +1,190 @@
+import Cluster
+import QueueEngine
+import Raft
+
+/// The simulated clients: SQS commands against random nodes, and what their answers say.
+extension SimulationWorld {
+    static let deadLetterArn = "arn:aws:sqs:us-east-1:000000000000:dlq"
+
+    mutating func issueOperations() {
+        let inFlight = history.operations.values.lazy.filter { $0.outcome == .pending }.count
+        guard inFlight < Self.inFlightMax else { return }
+        let up = nodes.filter(\.isUp)
+        guard !up.isEmpty else { return }
+        if queuesCreated.count < Self.queues.count {
+            if now % 500 == 0 { createQueues(on: workloadRandom.pick(up)) }
+            return
+        }
+        guard isDraining || workloadRandom.chance(0.4) else { return }
+        let node = workloadRandom.pick(up)
+        if isDraining {
+            if now % 100 == 0 {
+                for queue in Self.queues {
+                    submit(
+                        receive: ReceiveMessageRequest(
+                            queueName: queue, maxNumberOfMessages: 10, visibilityTimeoutSeconds: 30,
+                            messageSystemAttributeNames: ["All"]), waitSeconds: 0, on: workloadRandom.pick(up))
+                }
+            }
+            deleteReceived(on: node)
+            return
+        }
+        switch workloadRandom.int(0...99) {
+        case 0..<35:
+            let id = nextOperation
+            let body = "s\(seed)-\(id)"
+            submit(
+                .sendMessages(
+                    queueName: "q", entries: [SendMessageEntry(id: "e", body: body)], senderId: "A", isBatch: false),
+                queue: "q", body: body, on: node)
+        case 35..<50:
+            let id = nextOperation
+            let body = "f\(seed)-\(id)"
+            let group = "g\(workloadRandom.int(0...2))"
+            submit(
+                .sendMessages(
+                    queueName: "f.fifo",
+                    entries: [
+                        SendMessageEntry(id: "e", body: body, messageGroupId: group, messageDeduplicationId: body)
+                    ], senderId: "A", isBatch: false), queue: "f.fifo", body: body, group: group, on: node)
+        case 50..<78:
+            let queue = workloadRandom.pick(Self.queues)
+            submit(
+                receive: ReceiveMessageRequest(
+                    queueName: queue, maxNumberOfMessages: workloadRandom.int(1...10),
+                    visibilityTimeoutSeconds: workloadRandom.pick([nil, 0, 1, 2]),
+                    messageSystemAttributeNames: ["All"]), waitSeconds: workloadRandom.pick([0, 0, 1, 2]), on: node)
+        case 78..<90:
+            deleteReceived(on: node)
+        case 90..<96:
+            guard let receipt = history.receipts.isEmpty ? nil : workloadRandom.pick(history.receipts) else { return }
+            submit(
+                .changeMessageVisibility(
+                    queueName: receipt.queue,
+                    entries: [
+                        ReceiptEntry(receiptHandle: receipt.handle, visibilityTimeoutSeconds: workloadRandom.int(0...2))
+                    ],
+                    isBatch: false), queue: receipt.queue, on: node)
+        default:
+            let value = "\(workloadRandom.int(1_024...262_144))"
+            history.attributeChanges.append((now, nil, value))
+            submit(
+                .setQueueAttributes(name: "q", attributes: ["MaximumMessageSize": value]), queue: "q",
+                body: "attribute:\(history.attributeChanges.count - 1)", on: node)
+        }
+    }
+
+    mutating func createQueues(on node: SimulatedNode) {
+        let redrive = "{\"deadLetterTargetArn\":\"\(Self.deadLetterArn)\",\"maxReceiveCount\":\"3\"}"
+        let attributes: [String: [String: String]] = [
+            "dlq": [:], "q": ["VisibilityTimeout": "1", "RedrivePolicy": redrive],
+            "f.fifo": ["FifoQueue": "true", "VisibilityTimeout": "1"],
+        ]
+        for queue in Self.queues where !queuesCreated.contains(queue) {
+            submit(.createQueue(name: queue, attributes: attributes[queue]!, tags: [:]), queue: queue, on: node)
+            if queue == "dlq" { return }  // the others name it in their redrive policy
+        }
+    }
+
+    mutating func deleteReceived(on node: SimulatedNode) {
+        guard !history.receipts.isEmpty else { return }
+        let receipt = history.receipts.removeFirst()
+        submit(
+            .deleteMessages(
+                queueName: receipt.queue, entries: [ReceiptEntry(receiptHandle: receipt.handle)], isBatch: false),
+            queue: receipt.queue, on: node)
+    }
+
+    // MARK: Submitting
+
+    mutating func submit(
+        _ command: Command, queue: String, body: String? = nil, group: String? = nil, on node: SimulatedNode
+    ) {
+        let id = begin(
+            command: "\(command)".prefix(while: { $0 != "(" }).description, queue: queue, body: body, node: node)
+        if let body, let group {
+            history.sentBodies[queue, default: []].insert(body)
+            history.fifoGroups[body] = group
+        } else if let body, !body.hasPrefix("attribute:") {
+            history.sentBodies[queue, default: []].insert(body)
+        }
+        carryOut(node.step { $0.clientCommand(command, client: id, now: node.time(now)) }, on: node)
+    }
+
+    mutating func submit(receive request: ReceiveMessageRequest, waitSeconds: Int, on node: SimulatedNode) {
+        let id = begin(command: "receiveMessages", queue: request.queueName, body: nil, node: node)
+        carryOut(
+            node.step { $0.clientReceive(request, waitSeconds: waitSeconds, client: id, now: node.time(now)) },
+            on: node)
+    }
+
+    mutating func begin(command: String, queue: String, body: String?, node: SimulatedNode) -> UInt64 {
+        let id = nextOperation
+        nextOperation += 1
+        history.operations[id] = SimulationHistory.Operation(
+            id: id, command: command, queue: queue, body: body, node: node.id, invokedAt: now)
+        node.clients.insert(id)
+        record("op \(id) \(command) \(queue) \(body ?? "") on node \(node.id)")
+        return id
+    }
+
+    // MARK: Answers
+
+    mutating func settleUnknown(_ id: UInt64) {
+        guard var operation = history.operations[id], operation.outcome == .pending else { return }
+        operation.outcome = .unknown
+        operation.answeredAt = now
+        history.operations[id] = operation
+        if operation.command == "receiveMessages" { history.unknownReceives[operation.queue, default: 0] += 1 }
+    }
+
+    mutating func answered(_ id: UInt64, _ result: CommandResult) {
+        guard var operation = history.operations[id] else { return fail("an answer for operation \(id), never made") }
+        guard operation.outcome == .pending else { return fail("operation \(id) answered twice") }
+        if case .failure = result {
+            record("op \(id) failed: \(result)")
+            return settleUnknown(id)
+        }
+        operation.outcome = .ok
+        operation.answeredAt = now
+        history.operations[id] = operation
+        switch (operation.command, result) {
+        case ("createQueue", .queueCreated(let name)):
+            guard name == operation.queue else { return fail("op \(id) created \(name), not \(operation.queue)") }
+            queuesCreated.insert(name)
+        case ("sendMessages", .sent(let entries)):
+            guard let body = operation.body, entries.count == 1, case .success(let sent) = entries[0].outcome else {
+                return fail("op \(id): a send answered \(result)")
+            }
+            guard sent.md5OfMessageBody == SimulationHistory.md5(body) else {
+                return fail("op \(id): the send of \(body) was answered with another message's MD5")
+            }
+            guard sentMessageIds.insert(sent.messageId).inserted || operation.queue == "f.fifo" else {
+                return fail(
+                    "op \(id): the send of \(body) was answered with message id \(sent.messageId), already given")
+            }
+            history.acknowledged[body] = (operation.queue, now)
+            if let group = history.fifoGroups[body] { history.fifoAcknowledged[group, default: []].append(body) }
+        case ("receiveMessages", .received(let messages)):
+            checkReceived(messages, operation: operation)
+        case ("setQueueAttributes", .done):
+            if let body = operation.body, let index = Int(body.dropFirst("attribute:".count)) {
+                history.attributeChanges[index].okAt = now
+            }
+        case ("deleteMessages", _), ("changeMessageVisibility", _):
+            break
+        default:
+            fail("op \(id) (\(operation.command)) was answered with \(result): another request's answer")
+        }
+        record("op \(id) ok")
+    }
+
+    /// The drain is over once every acknowledged send was received and no queue holds a message.
+    var isDrained: Bool {
+        guard queuesCreated.count == Self.queues.count,
+            history.acknowledged.keys.allSatisfy({ history.receivedCount[$0, default: 0] > 0 })
+        else { return false }
+        guard let leader = nodes.first(where: { $0.isUp && $0.driver!.raft.role == .leader }) else { return false }
+        return leader.driver!.engine.messageCount == 0 && history.receipts.isEmpty
+    }
+}

@@ -1,0 +1,216 @@
+import Cluster
+import PeerTransport
+import Placement
+import QueueEngine
+import Raft
+
+/// One seed's simulated world: nodes, network, clients, faults and the checker, advanced in steps of
+/// `stepMilliseconds` of true time. Nothing here reads a clock, starts a thread or sleeps.
+struct SimulationWorld {
+    static let stepMilliseconds: Int64 = 10
+    /// Faults are injected during this much simulated time, then everything heals.
+    static let faultPhaseMilliseconds: Int64 = 40_000
+    /// After healing, the drain must finish within this much simulated time (liveness).
+    static let drainMillisecondsMax: Int64 = 120_000
+    /// Client operations in flight at once.
+    static let inFlightMax = 48
+    static let traceLinesMax = 300
+
+    let seed: UInt64
+    var workloadRandom: SimulationRandom
+    var faultRandom: SimulationRandom
+    var networkRandom: SimulationRandom
+    var identityRandom: SimulationRandom
+    var nodes: [SimulatedNode] = []
+    var network = SimulatedNetwork()
+    var history = SimulationHistory()
+    var faults = SimulationFaults()
+    var now: Int64 = 0
+    var nextOperation: UInt64 = 1
+    var sentMessageIds: Set<String> = []
+    var trace: [String] = []
+    var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+    var failure: String?
+    var isDraining = false
+    var queuesCreated: Set<String> = []
+
+    static let queues = ["dlq", "q", "f.fifo"]
+
+    init(seed: UInt64, nodeCount: Int?) {
+        self.seed = seed
+        var settingsRandom = SimulationRandom(seed: seed, stream: 1)
+        workloadRandom = SimulationRandom(seed: seed, stream: 2)
+        faultRandom = SimulationRandom(seed: seed, stream: 3)
+        networkRandom = SimulationRandom(seed: seed, stream: 4)
+        identityRandom = SimulationRandom(seed: seed, stream: 5)
+        let count = nodeCount ?? settingsRandom.int(3...5)
+        var settings = ShardSettings()
+        settings.tickMilliseconds = 100
+        settings.proposalTimeoutMilliseconds = 5_000
+        settings.snapshotEntries = UInt64(settingsRandom.pick([50, 200, 100_000]))
+        let voters = Set((1...count).map { NodeID($0) })
+        for id in 1...count {
+            nodes.append(
+                SimulatedNode(
+                    id: NodeID(id), voters: voters, settings: settings,
+                    monotonicOffset: Int64(settingsRandom.int(0...1_000_000)),
+                    wallOffset: Int64(settingsRandom.int(-2_000...2_000))))
+        }
+        faults.choose(using: &settingsRandom, network: &network)
+    }
+
+    // MARK: Running
+
+    mutating func run() -> SimulationReport {
+        for node in nodes { start(node) }
+        while failure == nil && now < Self.faultPhaseMilliseconds { step() }
+        heal()
+        isDraining = true
+        let drainStart = now
+        while failure == nil && !isDrained {
+            if now - drainStart > Self.drainMillisecondsMax {
+                fail("liveness: the drain did not finish within \(Self.drainMillisecondsMax) ms after healing")
+                break
+            }
+            step()
+        }
+        // A quiet second for every replica to apply what committed, then the final checks.
+        let quietEnd = now + 2_000
+        while failure == nil && now < quietEnd { step(issuing: false) }
+        if failure == nil { checkFinal() }
+        var report = SimulationReport(seed: seed, nodes: nodes.count, faults: faults.injected, failure: nil)
+        if let failure {
+            report.failure = failure + "\nlast events:\n" + trace.joined(separator: "\n")
+        }
+        report.operations = history.operations.count
+        report.acknowledgedSends = history.acknowledged.count
+        report.receivedMessages = history.receivedCount.count
+        report.duplicateDeliveries = history.receivedCount.values.reduce(0) { $0 + max(0, $1 - 1) }
+        report.traceDigest = digest
+        return report
+    }
+
+    mutating func step(issuing: Bool = true) {
+        now += Self.stepMilliseconds
+        if !isDraining { injectFaults() }
+        restartDueNodes()
+        for delivery in network.due(by: now) {
+            deliver(delivery)
+            if failure != nil { return }
+        }
+        for node in nodes where node.isUp && now >= node.nextTickAt {
+            node.nextTickAt = now + Int64(node.settings.tickMilliseconds)
+            carryOut(node.step { $0.tick(now: node.time(now)) }, on: node)
+        }
+        if issuing { issueOperations() }
+        for node in nodes where node.isUp {
+            let alive = node.drainReady(trueTime: now) { actions in carryOut(actions, on: node) }
+            if !alive { crashed(node, reason: "crash while persisting") }
+        }
+        if now % 1_000 == 0 { checkReplicasAgree() }
+    }
+
+    // MARK: Nodes
+
+    mutating func start(_ node: SimulatedNode) {
+        do {
+            try node.start(
+                trueTime: now, incarnation: identityRandom.next() | 1, seed: identityRandom.next())
+            record("node \(node.id) started (restart \(node.restarts), repairs \(node.repairs))")
+        } catch {
+            fail("node \(node.id) cannot start: \(error)")
+        }
+    }
+
+    /// A node went down: the requests it held have unknown outcomes.
+    mutating func crashed(_ node: SimulatedNode, reason: String) {
+        record("node \(node.id) down: \(reason)")
+        for (id, operation) in history.operations where operation.node == node.id && operation.outcome == .pending {
+            settleUnknown(id)
+        }
+        faults.restartAt[node.id] = faults.restartAt[node.id] ?? now + Int64(faultRandom.int(200...3_000))
+    }
+
+    mutating func restartDueNodes() {
+        for node in nodes where !node.isUp {
+            guard let at = faults.restartAt[node.id], at <= now else { continue }
+            faults.restartAt[node.id] = nil
+            node.restarts += 1
+            start(node)
+        }
+    }
+
+    // MARK: The network
+
+    mutating func deliver(_ delivery: SimulatedNetwork.Delivery) {
+        guard let node = nodes.first(where: { $0.id == delivery.to }), node.isUp else { return }
+        let time = node.time(now)
+        for frame in delivery.frames {
+            do {
+                switch frame.kind {
+                case .raft:
+                    let message = try RaftWireCodec.decodeMessage(frame.payload)
+                    carryOut(node.step { $0.peerMessage(message) }, on: node)
+                case .forward:
+                    let envelopes = try ProposalEnvelope.decodeBatch(frame.payload)
+                    carryOut(node.step { $0.forwarded(envelopes, from: delivery.from, now: time) }, on: node)
+                case .forwardRejected:
+                    let rejection = try ForwardRejection(decoding: frame.payload, proposer: node.id)
+                    carryOut(node.step { $0.forwardRejected(rejection, now: time) }, on: node)
+                default:
+                    fail("node \(delivery.from) sent a \(frame.kind) frame the driver never sends")
+                }
+            } catch {
+                fail("a \(frame.kind) frame from node \(delivery.from) to \(delivery.to) does not decode: \(error)")
+            }
+        }
+    }
+
+    /// Carries out a node's actions as its shell would.
+    mutating func carryOut(_ actions: [ShardAction], on node: SimulatedNode) {
+        for action in actions {
+            switch action {
+            case .send(let peer, let frames, let carriesSnapshot):
+                let delivered = network.send(frames, from: node.id, to: peer, now: now, random: &networkRandom)
+                if !delivered || carriesSnapshot {
+                    carryOut(
+                        node.step { $0.sent(to: peer, delivered: delivered, carriedSnapshot: carriesSnapshot) },
+                        on: node)
+                }
+            case .answer(let handle, let result):
+                guard node.clients.remove(handle) != nil else {
+                    return fail("node \(node.id) answered request \(handle), which it does not hold")
+                }
+                answered(handle, result)
+            case .serveRead(let handle), .failRead(let handle, _):
+                fail("node \(node.id) answered read \(handle), but no read was made")
+            case .startSnapshot(let job):
+                record("node \(node.id) snapshot at \(job.index)")
+                carryOut(node.takeSnapshot(job), on: node)
+            case .startTransfer:
+                break  // one shard: nothing leaves through the outbox
+            case .log(_, let line):
+                record("node \(node.id): \(line)")
+            case .fatal(let reason):
+                fail("node \(node.id) fatal: \(reason)")
+            }
+        }
+    }
+
+    // MARK: Trace
+
+    mutating func record(_ line: String) {
+        let stamped = "[\(now) ms] \(line)"
+        for byte in stamped.utf8 {
+            digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3
+        }
+        trace.append(stamped)
+        if trace.count > Self.traceLinesMax { trace.removeFirst(trace.count - Self.traceLinesMax) }
+    }
+
+    mutating func fail(_ reason: String) {
+        guard failure == nil else { return }
+        record("FAILED: \(reason)")
+        failure = reason
+    }
+}
