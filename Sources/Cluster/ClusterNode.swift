@@ -49,27 +49,23 @@ public final class ClusterNode: Sendable {
         options.syncPolicy = configuration.syncPolicy
         for shard in placement.shards(hostedBy: configuration.nodeID) {
             let directory = (configuration.dataDirectory as NSString).appendingPathComponent("shard-\(shard.rawValue)")
-            let log: SegmentLog
-            var repair = false
+            let opened: ShardStorage.Opened
             do {
-                log = try SegmentLog.open(directory: directory, fileSystem: configuration.fileSystem, options: options)
-            } catch .corrupt(let file, let offset, let reason) where placement.replicas(of: shard).count > 1 {
-                // Peers hold what the damage took: keep the valid prefix and re-fetch the rest before voting.
-                logger.error(
-                    "\(shard): corrupt log file \(file) at byte \(offset) (\(reason)); cutting it there and repairing from peers"
-                )
-                var salvage = options
-                salvage.salvageDamage = true
-                do {
-                    log = try SegmentLog.open(
-                        directory: directory, fileSystem: configuration.fileSystem, options: salvage)
-                } catch {
-                    throw ClusterError(description: "cannot open the log of \(shard) in \(directory): \(error)")
-                }
-                repair = true
+                // A damaged log is cut at the damage and repaired from the peers that hold what it took.
+                opened = try ShardStorage.open(
+                    directory: directory, fileSystem: configuration.fileSystem, options: options,
+                    peersCanRepair: placement.replicas(of: shard).count > 1)
             } catch {
                 throw ClusterError(description: "cannot open the log of \(shard) in \(directory): \(error)")
             }
+            if case .corrupt(let file, let offset, let reason) = opened.damage {
+                logger.error(
+                    "\(shard): corrupt log file \(file) at byte \(offset) (\(reason)); cut there, repairing from peers"
+                )
+            } else if opened.repair {
+                logger.warning("\(shard): a repair from peers was under way; repairing before voting again")
+            }
+            let log = opened.storage.log
             var raftConfiguration = RaftConfiguration(id: configuration.nodeID)
             // Alone, a node cannot split a vote: it may elect itself after two ticks instead of 10–20.
             raftConfiguration.electionTicks = placement.replicas(of: shard).count == 1 ? 2 : 10
@@ -80,12 +76,12 @@ public final class ClusterNode: Sendable {
             do {
                 replicas[shard] = try ShardReplica(
                     shard: shard, nodeID: configuration.nodeID, voters: Set(placement.replicas(of: shard)),
-                    storage: ShardStorage(log: log), engineConfiguration: engineConfiguration,
+                    storage: opened.storage, engineConfiguration: engineConfiguration,
                     settings: configuration.shard, raftConfiguration: raftConfiguration,
                     seed: UInt64(UInt32.random(in: 0...UInt32.max)) << 32 | UInt64(shard.rawValue),
                     logger: logger,
                     send: { peer, frames in transport?.send(frames, to: peer) ?? false }, onFatal: onFatal,
-                    repair: repair,
+                    repair: opened.repair,
                     transfer: { target, messages in router.transfer(messages, from: shard, to: target) })
             } catch {
                 log.close()

@@ -38,6 +38,9 @@ package enum ShardAction: Sendable {
     case startSnapshot(SnapshotJob)
     /// Carry outbox messages to `target` and settle them here, then report `transferFinished`.
     case startTransfer(target: ShardID, messages: [TransferredMessage])
+    /// Repair finished (the replica caught up with its leader): remove the durable repair marker, so a
+    /// restart votes again (`ShardStorage.repairFinished`).
+    case repairFinished
     /// Something the operator should see.
     case log(Logger.Level, String)
     /// The replica cannot go on (a snapshot that does not restore): stop it and report.
@@ -64,7 +67,7 @@ package struct SnapshotJob: Sendable {
 /// leader whose term and vote did not change: its fdatasync overlaps the followers'). After persisting
 /// (entries and hard state with one fdatasync when `mustSync`), it reports `persisted(_:now:)`.
 package struct ShardReady: Sendable {
-    var ready: Ready
+    package var ready: Ready
     /// Frames to send before persisting (already reported as sent to the driver when carried out).
     package var sendsBeforePersisting: [ShardAction]
     /// True when term or vote changed: they must be durable before any message leaves, whatever the

@@ -32,6 +32,7 @@ extension ShardDriver {
         if isRepairLogged && !raft.isRepairing {
             isRepairLogged = false
             actions.append(.log(.notice, "\(shard): repair complete at commit index \(raft.commitIndex); voting again"))
+            actions.append(.repairFinished)
         }
         if let soft = ready.softState { leadershipChanged(soft, now: now) }
         for state in ready.readStates { readIndexReady(state) }

@@ -293,6 +293,12 @@ final class ShardReplica: @unchecked Sendable {
                 startSnapshot(job)
             case .startTransfer(let target, let messages):
                 transfer(target, messages)
+            case .repairFinished:
+                do {
+                    try storage.repairFinished()
+                } catch {
+                    logger.error("\(shard): cannot remove the repair marker (the next start repairs again): \(error)")
+                }
             case .log(let level, let line):
                 logger.log(level: level, "\(line)")
             case .fatal(let reason):

@@ -16,6 +16,8 @@ public struct SimulationReport: Sendable {
     public var acknowledgedSends = 0
     public var receivedMessages = 0
     public var duplicateDeliveries = 0
+    /// The most peer frames sent in one simulated second.
+    public var busiestSecondFrames = 0
     /// A digest of every event, to prove that the same seed runs the same way.
     public var traceDigest: UInt64 = 0
 }
@@ -28,8 +30,10 @@ public struct SimulationReport: Sendable {
 /// log; clock jumps and skew). The checker runs after every step and at the end; see `SimulationChecker`.
 public enum ClusterSimulation {
     /// Runs one seed; `nodes` nil lets the seed choose 3–5.
-    public static func run(seed: UInt64, nodes: Int? = nil) -> SimulationReport {
+    /// `trace`, when given, receives every event as it happens (the report keeps only the last ones).
+    public static func run(seed: UInt64, nodes: Int? = nil, trace: ((String) -> Void)? = nil) -> SimulationReport {
         var world = SimulationWorld(seed: seed, nodeCount: nodes)
+        world.traceHandler = trace
         return world.run()
     }
 }

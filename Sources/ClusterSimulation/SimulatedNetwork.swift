@@ -16,6 +16,8 @@ struct SimulatedNetwork {
     static let deliveriesMax = 100_000
 
     var deliveries: [Delivery] = []
+    /// Frames sent since the world last looked (a livelock shows as a flood).
+    var framesSent = 0
     private var nextOrder: UInt64 = 0
     /// Directed links that drop everything: (from, to).
     var cut: Set<Link> = []
@@ -30,6 +32,7 @@ struct SimulatedNetwork {
         _ frames: [PeerFrame], from: NodeID, to: NodeID, now: Int64, random: inout SimulationRandom
     ) -> Bool {
         guard !cut.contains(Link(from: from, to: to)) else { return false }
+        framesSent += frames.count
         guard deliveries.count < Self.deliveriesMax, !random.chance(lossRate) else { return true }
         let copies = random.chance(duplicationRate) ? 2 : 1
         for _ in 0..<copies {

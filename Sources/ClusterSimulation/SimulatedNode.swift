@@ -28,6 +28,8 @@ final class SimulatedNode {
     var repairs = 0
 
     static let directory = "/shard-0"
+    /// Small segments, so logs roll and sealed segments exist to damage.
+    static let segmentBytesMax = 16 << 10
     static let receiptHandleKey = [UInt8](repeating: 5, count: 32)
 
     init(id: NodeID, voters: Set<NodeID>, settings: ShardSettings, monotonicOffset: Int64, wallOffset: Int64) {
@@ -40,6 +42,13 @@ final class SimulatedNode {
 
     var isUp: Bool { driver != nil }
 
+    /// Set when its log is damaged; it counts as damaged until it is up and has finished repairing.
+    var awaitsRepair = false
+    var isDamaged: Bool {
+        if awaitsRepair, let driver, !driver.raft.isRepairing { awaitsRepair = false }
+        return awaitsRepair
+    }
+
     func time(_ trueTime: Int64) -> ShardTime {
         ShardTime(
             monotonicMilliseconds: trueTime + monotonicOffset,
@@ -51,24 +60,18 @@ final class SimulatedNode {
     func start(trueTime: Int64, incarnation: UInt64, seed: UInt64) throws {
         var options = SegmentLogOptions()
         options.syncPolicy = .always
-        let log: SegmentLog
-        var repair = false
-        do {
-            log = try SegmentLog.open(directory: Self.directory, fileSystem: fileSystem, options: options)
-        } catch .corrupt {
-            options.salvageDamage = true
-            log = try SegmentLog.open(directory: Self.directory, fileSystem: fileSystem, options: options)
-            repair = true
-            repairs += 1
-        }
-        let storage = ShardStorage(log: log)
+        options.segmentBytesMax = Self.segmentBytesMax
+        let opened = try ShardStorage.open(
+            directory: Self.directory, fileSystem: fileSystem, options: options, peersCanRepair: true)
+        if opened.damage != nil { repairs += 1 }
+        let storage = opened.storage
         var raftConfiguration = RaftConfiguration(id: id)
         raftConfiguration.electionTicks = 10
         raftConfiguration.heartbeatTicks = 1
         driver = try ShardDriver(
             shard: ShardID(0), nodeID: id, incarnation: incarnation, voters: voters, persisted: try storage.load(),
             engineConfiguration: QueueEngineConfiguration(receiptHandleKey: Self.receiptHandleKey),
-            settings: settings, raftConfiguration: raftConfiguration, seed: seed, repair: repair,
+            settings: settings, raftConfiguration: raftConfiguration, seed: seed, repair: opened.repair,
             now: time(trueTime))
         self.storage = storage
         nextTickAt = trueTime + Int64(settings.tickMilliseconds)

@@ -69,6 +69,11 @@ extension SimulationWorld {
         }
     }
 
+    /// Every node is up and has applied the same index.
+    var replicasConverged: Bool {
+        nodes.allSatisfy(\.isUp) && Set(nodes.map { $0.driver!.raft.appliedIndex }).count == 1
+    }
+
     /// At the end: every acknowledged send was received; the last acknowledged attribute change stands
     /// (or one made after it began); every replica caught up and agrees.
     mutating func checkFinal() {
@@ -91,9 +96,16 @@ extension SimulationWorld {
                 return fail("reverted: MaximumMessageSize is \(value ?? "nil"), not one of \(allowed)")
             }
         }
-        let indexes = Set(nodes.filter(\.isUp).map { $0.driver!.raft.appliedIndex })
-        guard nodes.allSatisfy(\.isUp), indexes.count == 1 else {
-            return fail("liveness: after healing, replicas stand at applied indexes \(indexes.sorted())")
+        guard replicasConverged else {
+            let indexes = Set(nodes.filter(\.isUp).map { $0.driver!.raft.appliedIndex })
+            let states = nodes.map { node in
+                guard let raft = node.driver?.raft else { return "node \(node.id) down" }
+                return
+                    "node \(node.id) \(raft.role) term \(raft.term) commit \(raft.commitIndex) applied \(raft.appliedIndex) last \(raft.lastIndex)"
+            }
+            return fail(
+                "liveness: after healing, replicas stand at applied indexes \(indexes.sorted()) (\(states.joined(separator: "; ")))"
+            )
         }
         checkReplicasAgree()
     }

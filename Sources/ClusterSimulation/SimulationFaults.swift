@@ -89,16 +89,21 @@ extension SimulationWorld {
     /// Damages the log of one stopped node while every other node's log is intact (a minority): a bit
     /// flip in a synced segment or a truncation; the node must salvage and repair from its peers.
     mutating func corruptMinority() {
-        guard nodes.allSatisfy({ $0.repairs == 0 || $0.isUp }),
-            let node = upNode(keepingMajority: true)
-        else { return }
+        // At most a minority damaged at once: a node counts until it has finished repairing.
+        let damaged = nodes.filter(\.isDamaged).count
+        guard damaged + 1 <= (nodes.count - 1) / 2, let node = upNode(keepingMajority: true) else { return }
+        node.awaitsRepair = true
         node.crash()
         crashed(node, reason: "stopped for disk damage")
-        let segments = node.logFiles.filter { $0.hasSuffix(".log") || $0.contains("segment") }
-        guard let path = segments.isEmpty ? nil : faultRandom.pick(segments),
+        let segments = node.logFiles.filter { $0.hasSuffix(".log") }.sorted()
+        // A truncation hits a sealed segment: cutting synced records off the end of the newest one looks
+        // exactly like a torn write, which no log can tell from one without a record kept elsewhere.
+        let truncate = segments.count > 1 && faultRandom.chance(0.5)
+        let candidates = truncate ? Array(segments.dropLast()) : segments
+        guard let path = candidates.isEmpty ? nil : faultRandom.pick(candidates),
             let contents = node.fileSystem.contents(path), contents.count > 64
         else { return }
-        if faultRandom.chance(0.5) {
+        if !truncate {
             let offset = faultRandom.int(32...(contents.count - 1))
             node.fileSystem.flipBit(path: path, byteOffset: offset, bit: faultRandom.int(0...7))
             faults.injected["bit flip", default: 0] += 1

@@ -12,9 +12,13 @@ struct SimulationWorld {
     static let faultPhaseMilliseconds: Int64 = 40_000
     /// After healing, the drain must finish within this much simulated time (liveness).
     static let drainMillisecondsMax: Int64 = 120_000
+    /// After the drain, every replica must reach the same applied index within this much simulated time.
+    static let quietMillisecondsMax: Int64 = 20_000
     /// Client operations in flight at once.
     static let inFlightMax = 48
     static let traceLinesMax = 300
+    /// More frames than this in one simulated second is a livelock (a healthy run sends a few hundred).
+    static let framesPerSecondMax = 20_000
 
     let seed: UInt64
     var workloadRandom: SimulationRandom
@@ -33,6 +37,8 @@ struct SimulationWorld {
     var failure: String?
     var isDraining = false
     var queuesCreated: Set<String> = []
+    var busiestSecondFrames = 0
+    var traceHandler: ((String) -> Void)?
 
     static let queues = ["dlq", "q", "f.fifo"]
 
@@ -74,9 +80,14 @@ struct SimulationWorld {
             }
             step()
         }
-        // A quiet second for every replica to apply what committed, then the final checks.
-        let quietEnd = now + 2_000
-        while failure == nil && now < quietEnd { step(issuing: false) }
+        // Quiet: no new requests until every replica has applied the same index (the leader still proposes
+        // its time advances, so an entry may be in flight at any one moment), then the final checks.
+        let quietStart = now
+        while failure == nil && now - quietStart < Self.quietMillisecondsMax
+            && (now - quietStart < 2_000 || !replicasConverged)
+        {
+            step(issuing: false)
+        }
         if failure == nil { checkFinal() }
         var report = SimulationReport(seed: seed, nodes: nodes.count, faults: faults.injected, failure: nil)
         if let failure {
@@ -87,6 +98,7 @@ struct SimulationWorld {
         report.receivedMessages = history.receivedCount.count
         report.duplicateDeliveries = history.receivedCount.values.reduce(0) { $0 + max(0, $1 - 1) }
         report.traceDigest = digest
+        report.busiestSecondFrames = busiestSecondFrames
         return report
     }
 
@@ -107,7 +119,14 @@ struct SimulationWorld {
             let alive = node.drainReady(trueTime: now) { actions in carryOut(actions, on: node) }
             if !alive { crashed(node, reason: "crash while persisting") }
         }
-        if now % 1_000 == 0 { checkReplicasAgree() }
+        if now % 1_000 == 0 {
+            checkReplicasAgree()
+            busiestSecondFrames = max(busiestSecondFrames, network.framesSent)
+            if network.framesSent > Self.framesPerSecondMax {
+                fail("livelock: \(network.framesSent) frames sent in one second (at most \(Self.framesPerSecondMax))")
+            }
+            network.framesSent = 0
+        }
     }
 
     // MARK: Nodes
@@ -189,6 +208,12 @@ struct SimulationWorld {
                 carryOut(node.takeSnapshot(job), on: node)
             case .startTransfer:
                 break  // one shard: nothing leaves through the outbox
+            case .repairFinished:
+                do {
+                    try node.storage?.repairFinished()
+                } catch {
+                    fail("node \(node.id) cannot remove its repair marker: \(error)")
+                }
             case .log(_, let line):
                 record("node \(node.id): \(line)")
             case .fatal(let reason):
@@ -205,6 +230,7 @@ struct SimulationWorld {
             digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3
         }
         trace.append(stamped)
+        traceHandler?(stamped)
         if trace.count > Self.traceLinesMax { trace.removeFirst(trace.count - Self.traceLinesMax) }
     }
 

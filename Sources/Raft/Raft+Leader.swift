@@ -103,11 +103,17 @@ extension Raft {
     mutating func handleAppendResponse(_ message: Message) {
         guard var peer = progress[message.from] else { return }
         peer.recentActive = true
-        if message.reject && message.context == repairContext && message.rejectHint < peer.match {
-            // The follower lost entries it had acknowledged (a damaged log cut back): start over from
-            // where its log now ends instead of taking the rejection for a stale one.
-            peer.match = message.rejectHint
+        let lostAcknowledged =
+            message.context == repairContext
+            || (peer.state == .probe && message.index == peer.next - 1 && message.index <= peer.match)
+        if message.reject && lostAcknowledged && message.rejectHint < peer.match {
+            // The follower lost entries it had acknowledged (a damaged log cut back, or a disk that lost
+            // synced writes): start over from where its log now ends instead of taking the rejection for a
+            // stale one. Probing at `match` again would be refused forever. Its hint is only where the logs
+            // may match, so nothing counts as matched until it answers again.
+            peer.match = 0
             peer.becomeProbe()
+            peer.next = message.rejectHint + 1
             progress[message.from] = peer
             sendAppend(to: message.from)
             return

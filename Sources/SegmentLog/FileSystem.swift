@@ -69,7 +69,7 @@ public struct FileSystemError: Error, Sendable, Equatable, CustomStringConvertib
 
 extension FileSystem {
     /// `directory/name`.
-    func path(_ directory: String, _ name: String) -> String {
+    public func path(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 }

@@ -27,6 +27,9 @@ struct Simulate: AsyncParsableCommand {
     @Flag(help: "Print only failures and the summary.")
     var quiet = false
 
+    @Flag(help: "Print every event of every run as it happens (for replaying one seed).")
+    var trace = false
+
     func validate() throws {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         if let nodes, !(1...7).contains(nodes) { throw ValidationError("--nodes must be 1–7") }
@@ -38,25 +41,30 @@ struct Simulate: AsyncParsableCommand {
         var totals: [String: Int] = [:]
         for offset in 0..<UInt64(seeds) {
             let seed = first &+ offset
-            let report = ClusterSimulation.run(seed: seed, nodes: nodes)
+            let report = ClusterSimulation.run(seed: seed, nodes: nodes, trace: trace ? { Self.emit($0) } : nil)
             for (kind, count) in report.faults { totals[kind, default: 0] += count }
             let faults = report.faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
                 separator: ", ")
             if let failure = report.failure {
                 failures.append(seed)
-                print("seed \(seed): FAILED (\(report.nodes) nodes; faults: \(faults.isEmpty ? "none" : faults))")
-                print(failure)
+                Self.emit("seed \(seed): FAILED (\(report.nodes) nodes; faults: \(faults.isEmpty ? "none" : faults))")
+                Self.emit(failure)
             } else if !quiet {
-                print(
-                    "seed \(seed): ok (\(report.nodes) nodes, \(report.operations) operations, \(report.acknowledgedSends) sends acknowledged, \(report.duplicateDeliveries) duplicate deliveries; faults: \(faults.isEmpty ? "none" : faults))"
+                Self.emit(
+                    "seed \(seed): ok (\(report.nodes) nodes, \(report.operations) operations, \(report.acknowledgedSends) sends acknowledged, \(report.duplicateDeliveries) duplicate deliveries, at most \(report.busiestSecondFrames) frames/s; faults: \(faults.isEmpty ? "none" : faults))"
                 )
             }
         }
         let summary = totals.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        print("\(seeds) seeds, \(failures.count) failures; faults: \(summary)")
+        Self.emit("\(seeds) seeds, \(failures.count) failures; faults: \(summary)")
         if !failures.isEmpty {
-            print("replay with: ferry simulate --seed S (S in \(failures.map(String.init).joined(separator: " ")))")
+            Self.emit("replay with: ferry simulate --seed S (S in \(failures.map(String.init).joined(separator: " ")))")
             throw ExitCode.failure
         }
+    }
+
+    /// Writes a line unbuffered, so a file or CI log shows each seed as it finishes.
+    private static func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }

@@ -88,6 +88,7 @@ struct DriverHarness {
                     carryOut(driver.snapshotFailed("\(error)"))
                 }
             case .fatal(let reason): preconditionFailure(reason)
+            case .repairFinished: try? storage.repairFinished()
             case .send, .failRead, .startTransfer, .log: break
             }
         }

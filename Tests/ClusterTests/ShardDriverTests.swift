@@ -182,4 +182,39 @@ import Testing
         #expect(reopened.hardState.term == term)
         #expect(reopened.hardState.votedFor == 1)
     }
+
+    /// Repair mode outlives a restart: the marker is synced before the salvage cuts the log, so a crash
+    /// during repair (or during the salvage) does not bring the node back voting with a truncated log; it
+    /// is removed when the replica has caught up. Before, a restart opened the already-salvaged log cleanly
+    /// and the node voted at once.
+    @Test func repairModeSurvivesACrashUntilTheReplicaCaughtUp() throws {
+        let fileSystem = FakeFileSystem()
+        var harness = try DriverHarness(fileSystem: fileSystem, incarnation: 1)
+        try harness.becomeLeader()
+        for index in 0..<3 { harness.submit(Self.send("m\(index)")) }
+        try harness.settle()
+        harness.storage.log.close()
+        fileSystem.restart()
+        let segment = try #require(fileSystem.paths.first { $0.hasSuffix(".log") })
+        let size = try #require(fileSystem.contents(segment)?.count)
+        fileSystem.flipBit(path: segment, byteOffset: size - 10, bit: 3)
+
+        let salvaged = try ShardStorage.open(
+            directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions(), peersCanRepair: true)
+        #expect(salvaged.repair && salvaged.damage != nil)
+        salvaged.storage.log.close()
+        fileSystem.powerLoss()
+
+        let restarted = try ShardStorage.open(
+            directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions(), peersCanRepair: true)
+        #expect(restarted.damage == nil, "the salvage already cut the damage")
+        #expect(restarted.repair, "a crash during repair restarts in repair mode")
+        try restarted.storage.repairFinished()
+        restarted.storage.log.close()
+        fileSystem.powerLoss()
+
+        let repaired = try ShardStorage.open(
+            directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions(), peersCanRepair: true)
+        #expect(!repaired.repair)
+    }
 }

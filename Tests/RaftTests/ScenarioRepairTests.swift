@@ -53,4 +53,25 @@ import Testing
         raft.step(Message(kind: .append, from: 1, to: 2, term: 2, logTerm: 2, index: 4, entries: rest, commit: 10))
         #expect(!raft.isRepairing)
     }
+
+    /// A follower whose disk silently lost entries it had acknowledged (no repair mode: nothing told it) is
+    /// probed below what the leader counted as matched, and caught up. Before, the leader probed at its old
+    /// match forever and each heartbeat added another refused append (a livelock found by `ferry simulate`).
+    @Test func aFollowerThatSilentlyLostAcknowledgedEntriesIsCaughtUp() throws {
+        var network = TestNetwork(voters: [1, 2, 3])
+        network.elect(1)
+        for index in 1...20 { try network.propose("entry \(index)") }
+        network.pump()
+        #expect(network.log(of: 3).count == network.log(of: 1).count)
+        network.crash(3)
+        network.loseStoredEntries(of: 3, after: 4)
+        network.restart(3)
+        try network.propose("after the loss")
+        network.tick(times: 3)
+        let sentBefore = network.sent.count
+        network.tick(times: 5)
+        #expect(network.log(of: 3) == network.log(of: 1))
+        #expect(network.appliedText(of: 3).last == "after the loss")
+        #expect(network.sent.count - sentBefore < 100, "the group settled instead of trading refused appends")
+    }
 }

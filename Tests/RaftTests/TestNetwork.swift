@@ -96,6 +96,13 @@ struct TestNetwork {
         inFlight.removeAll { $0.to == id || $0.from == id }
     }
 
+    /// A disk that lost synced writes: `id`'s stored log (and the commit index stored with it) ends at
+    /// `index`, with nothing to tell the node that it lost anything.
+    mutating func loseStoredEntries(of id: NodeID, after index: UInt64) {
+        storage[id]!.entries.removeAll { $0.index > index }
+        storage[id]!.hardState.commit = min(storage[id]!.hardState.commit, index)
+    }
+
     /// Starts `id` again from what it persisted.
     mutating func restart(_ id: NodeID) {
         down.remove(id)

@@ -1,0 +1,59 @@
+import SegmentLog
+
+/// Opening a shard's log, and repair mode that outlives a restart.
+///
+/// A damaged log that peers can re-fetch is salvaged: cut at the first bad record. Until the replica has
+/// caught up again it must neither vote nor campaign (its log lacks entries it may have acknowledged). The
+/// marker file `REPAIRING` is written and synced *before* the salvage changes any file, and removed once
+/// repair finishes, so a crash at any point of a repair (or of the salvage) restarts in repair mode.
+extension ShardStorage {
+    /// The marker's name inside a shard's directory.
+    package static let repairMarkerName = "REPAIRING"
+
+    /// A log opened for a shard: whether the replica starts in repair mode, and the damage cut if any.
+    package struct Opened {
+        package var storage: ShardStorage
+        package var repair: Bool
+        package var damage: SegmentLogError?
+    }
+
+    /// Opens the log in `directory`; when it is damaged and `peersCanRepair`, records repair mode durably
+    /// and salvages it. Damage without peers, or a failed salvage, throws.
+    package static func open(
+        directory: String, fileSystem: any FileSystem, options: SegmentLogOptions, peersCanRepair: Bool
+    ) throws -> Opened {
+        let marker = fileSystem.path(directory, repairMarkerName)
+        let pending = (try? fileSystem.contentsOfDirectory(directory).contains(repairMarkerName)) ?? false
+        let damage: SegmentLogError
+        do {
+            let log = try SegmentLog.open(directory: directory, fileSystem: fileSystem, options: options)
+            return Opened(storage: ShardStorage(log: log), repair: pending, damage: nil)
+        } catch {
+            guard case .corrupt = error, peersCanRepair else { throw error }
+            damage = error
+        }
+        if !pending { try writeMarker(marker, directory: directory, fileSystem: fileSystem) }
+        var salvage = options
+        salvage.salvageDamage = true
+        let log = try SegmentLog.open(directory: directory, fileSystem: fileSystem, options: salvage)
+        return Opened(storage: ShardStorage(log: log), repair: true, damage: damage)
+    }
+
+    /// Repair finished: the replica may vote again after a restart. Losing this removal to a crash only
+    /// repeats a repair.
+    package func repairFinished() throws {
+        let (directory, fileSystem) = (log.directory, log.fileSystem)
+        guard try fileSystem.contentsOfDirectory(directory).contains(Self.repairMarkerName) else { return }
+        try fileSystem.removeFile(fileSystem.path(directory, Self.repairMarkerName))
+        try fileSystem.synchronizeDirectory(directory)
+    }
+
+    private static func writeMarker(_ path: String, directory: String, fileSystem: any FileSystem) throws {
+        let file = try fileSystem.openFile(path, create: true)
+        defer { file.close() }
+        let text = Array("repairing from peers: do not vote until caught up\n".utf8)
+        try text.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws -> Void in try file.write(bytes, at: 0) }
+        try file.synchronize()
+        try fileSystem.synchronizeDirectory(directory)
+    }
+}
