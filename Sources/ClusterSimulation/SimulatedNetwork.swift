@@ -18,6 +18,11 @@ struct SimulatedNetwork {
     var deliveries: [Delivery] = []
     /// Frames sent since the world last looked (a livelock shows as a flood).
     var framesSent = 0
+    /// Sends lost, duplicated, and overtaken by a later send on the same link.
+    var lost = 0
+    var duplicated = 0
+    var reordered = 0
+    private var lastDueAt: [Link: Int64] = [:]
     private var nextOrder: UInt64 = 0
     /// Directed links that drop everything: (from, to).
     var cut: Set<Link> = []
@@ -33,13 +38,18 @@ struct SimulatedNetwork {
     ) -> Bool {
         guard !cut.contains(Link(from: from, to: to)) else { return false }
         framesSent += frames.count
-        guard deliveries.count < Self.deliveriesMax, !random.chance(lossRate) else { return true }
+        guard deliveries.count < Self.deliveriesMax, !random.chance(lossRate) else {
+            lost += 1
+            return true
+        }
         let copies = random.chance(duplicationRate) ? 2 : 1
+        if copies == 2 { duplicated += 1 }
+        let link = Link(from: from, to: to)
         for _ in 0..<copies {
-            deliveries.append(
-                Delivery(
-                    at: now + Int64(random.int(delayMilliseconds)), order: nextOrder, from: from, to: to,
-                    frames: frames))
+            let at = now + Int64(random.int(delayMilliseconds))
+            if let last = lastDueAt[link], at < last { reordered += 1 }
+            lastDueAt[link] = max(at, lastDueAt[link] ?? at)
+            deliveries.append(Delivery(at: at, order: nextOrder, from: from, to: to, frames: frames))
             nextOrder += 1
         }
         return true

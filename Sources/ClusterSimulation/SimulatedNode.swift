@@ -21,9 +21,14 @@ final class SimulatedNode {
     /// This node's monotonic clock is the true time plus this; its wall clock adds `wallOffset`.
     var monotonicOffset: Int64
     var wallOffset: Int64
+    /// How fast this node's clocks run against true time, in thousandths (skew between nodes).
+    let clockRatePermille: Int64
     var nextTickAt: Int64 = 0
-    /// Set by a fault: the next Ready crashes the node after (true) or before (false) persisting.
-    var crashDuringNextReady: Bool?
+    /// A fault for the node's next Ready.
+    enum ReadyFault { case crashBeforePersisting, crashAfterPersisting, powerLossBeforeSync }
+    var nextReadyFault: ReadyFault?
+    /// Which unsynced sectors a power loss keeps (from the seed).
+    var diskRandom: SplitMix64
     var restarts = 0
     var repairs = 0
 
@@ -32,8 +37,13 @@ final class SimulatedNode {
     static let segmentBytesMax = 16 << 10
     static let receiptHandleKey = [UInt8](repeating: 5, count: 32)
 
-    init(id: NodeID, voters: Set<NodeID>, settings: ShardSettings, monotonicOffset: Int64, wallOffset: Int64) {
+    init(
+        id: NodeID, voters: Set<NodeID>, settings: ShardSettings, monotonicOffset: Int64, wallOffset: Int64,
+        diskSeed: UInt64, clockRatePermille: Int64
+    ) {
+        self.clockRatePermille = clockRatePermille
         self.id = id
+        self.diskRandom = SplitMix64(seed: diskSeed)
         self.voters = voters
         self.settings = settings
         self.monotonicOffset = monotonicOffset
@@ -50,9 +60,10 @@ final class SimulatedNode {
     }
 
     func time(_ trueTime: Int64) -> ShardTime {
-        ShardTime(
-            monotonicMilliseconds: trueTime + monotonicOffset,
-            wallMilliseconds: 1_700_000_000_000 + trueTime + wallOffset)
+        let elapsed = trueTime * clockRatePermille / 1_000
+        return ShardTime(
+            monotonicMilliseconds: elapsed + monotonicOffset, wallMilliseconds: 1_700_000_000_000 + elapsed + wallOffset
+        )
     }
 
     /// Opens the log (salvaging a damaged one and repairing from peers, as `ClusterNode` does) and starts
@@ -86,13 +97,14 @@ final class SimulatedNode {
         fileSystem.restart()
     }
 
-    /// A power loss: only synced bytes survive (plus, torn, `keepUnsyncedBytes` of each file's tail).
-    func powerLoss(keepUnsyncedBytes: Int) {
+    /// A power loss: only synced bytes survive, and of each file's unsynced tail a random part, its
+    /// sectors kept or zeroed in any order.
+    func powerLoss() {
         storage?.log.close()
         storage = nil
         driver = nil
         clients = []
-        fileSystem.powerLoss(keepUnsyncedBytes: keepUnsyncedBytes)
+        fileSystem.powerLoss(scramblingUnsyncedWith: &diskRandom)
     }
 
     /// Runs an event against the driver and returns its actions (none when the node is down).
@@ -107,22 +119,25 @@ final class SimulatedNode {
         carryOut(step { $0.inputsDrained(now: time(trueTime)) })
         while driver != nil, let ready = driver!.takeReady() {
             carryOut(ready.sendsBeforePersisting)
-            if crashDuringNextReady == false {
-                crashDuringNextReady = nil
+            let fault = nextReadyFault
+            nextReadyFault = nil
+            if fault == .crashBeforePersisting {
                 crash()
                 return false
             }
+            if fault == .powerLossBeforeSync { fileSystem.crashAtNextSync(pathContains: ".log") }
             do {
                 try storage!.persist(ready)
             } catch {
+                if fault == .powerLossBeforeSync { powerLoss() } else { crash() }
+                return false
+            }
+            if fault == .crashAfterPersisting {
                 crash()
                 return false
             }
-            if crashDuringNextReady == true {
-                crashDuringNextReady = nil
-                crash()
-                return false
-            }
+            // Nothing synced in this Ready (a commit index alone): the power loss waits for the next sync.
+            if fault == .powerLossBeforeSync { nextReadyFault = fault }
             carryOut(step { $0.persisted(ready, now: time(trueTime)) })
         }
         return true

@@ -1,3 +1,4 @@
+import Cluster
 import Raft
 import TestSupport
 
@@ -55,19 +56,42 @@ extension SimulationWorld {
         }
         if faultRandom.chance(faults.crashRate), let node = upNode(keepingMajority: false) {
             if faultRandom.chance(0.3) {
-                node.crashDuringNextReady = faultRandom.chance(0.5)
+                let fault = faultRandom.pick([SimulatedNode.ReadyFault.crashBeforePersisting, .crashAfterPersisting])
+                node.nextReadyFault = fault
                 faults.injected["crash mid-persist", default: 0] += 1
-                record("node \(node.id) will crash in its next persist")
+                record("node \(node.id) will crash in its next persist (\(fault))")
             } else {
+                if node.driver?.raft.isRepairing == true { faults.injected["crash during repair", default: 0] += 1 }
                 node.crash()
                 faults.injected["crash", default: 0] += 1
                 crashed(node, reason: "kill -9")
             }
         }
         if faultRandom.chance(faults.powerLossRate), let node = upNode(keepingMajority: false) {
-            node.powerLoss(keepUnsyncedBytes: faultRandom.pick([0, 7, 33, 4_096]))
-            faults.injected["power loss", default: 0] += 1
-            crashed(node, reason: "power loss")
+            switch faultRandom.int(0...2) {
+            case 0:
+                node.powerLoss()
+                faults.injected["power loss", default: 0] += 1
+                crashed(node, reason: "power loss")
+            case 1:
+                // Between a write and its fdatasync: the write's sectors persist partly, in any order.
+                node.nextReadyFault = .powerLossBeforeSync
+                faults.injected["power loss mid-write", default: 0] += 1
+                record("node \(node.id) will lose power in its next persist, before the sync")
+            default:
+                // Correlated: a majority loses power at once (one of them mid-write); they must elect again.
+                let majority = Array(
+                    nodes.filter(\.isUp).shuffled(using: &faultRandom.generator).prefix(nodes.count / 2 + 1))
+                for (position, member) in majority.enumerated() {
+                    if position == 0 {
+                        member.nextReadyFault = .powerLossBeforeSync
+                    } else {
+                        member.powerLoss()
+                        crashed(member, reason: "power loss of a majority")
+                    }
+                }
+                faults.injected["power loss of a majority", default: 0] += 1
+            }
         }
         if faultRandom.chance(faults.corruptionRate) { corruptMinority() }
         if faultRandom.chance(faults.clockRate) {
@@ -123,7 +147,7 @@ extension SimulationWorld {
         network.duplicationRate = 0
         faults.partitionEndsAt = nil
         for node in nodes {
-            node.crashDuringNextReady = nil
+            node.nextReadyFault = nil
             if !node.isUp { faults.restartAt[node.id] = now }
         }
         record("healed")

@@ -60,7 +60,8 @@ struct SimulationWorld {
                 SimulatedNode(
                     id: NodeID(id), voters: voters, settings: settings,
                     monotonicOffset: Int64(settingsRandom.int(0...1_000_000)),
-                    wallOffset: Int64(settingsRandom.int(-2_000...2_000))))
+                    wallOffset: Int64(settingsRandom.int(-2_000...2_000)), diskSeed: settingsRandom.next(),
+                    clockRatePermille: settingsRandom.chance(0.5) ? 1_000 : Int64(settingsRandom.int(990...1_010))))
         }
         faults.choose(using: &settingsRandom, network: &network)
     }
@@ -89,7 +90,15 @@ struct SimulationWorld {
             step(issuing: false)
         }
         if failure == nil { checkFinal() }
-        var report = SimulationReport(seed: seed, nodes: nodes.count, faults: faults.injected, failure: nil)
+        var injected = faults.injected
+        for (kind, count) in [
+            ("message loss", network.lost), ("message duplication", network.duplicated),
+            ("message reordering", network.reordered),
+            ("clock skew", nodes.filter { $0.clockRatePermille != 1_000 }.count),
+        ] where count > 0 {
+            injected[kind] = count
+        }
+        var report = SimulationReport(seed: seed, nodes: nodes.count, faults: injected, failure: nil)
         if let failure {
             report.failure = failure + "\nlast events:\n" + trace.joined(separator: "\n")
         }

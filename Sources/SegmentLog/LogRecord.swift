@@ -21,7 +21,8 @@ enum LogRecordCodec: UInt8, Sendable {
 ///     0  u32 storedLength      body bytes as stored
 ///     4  u8  kind              LogRecordKind
 ///     5  u8  codec             LogRecordCodec
-///     6  u16 reserved          0
+///     6  u16 flags             bit 0: this record starts a write made when every byte before it
+///                              was already synced (see `SegmentLog` recovery); other bits 0
 ///     8  u64 firstIndex        entries: first index; truncate: last index kept
 ///     16 u32 entryCount
 ///     20 u32 uncompressedLength
@@ -37,6 +38,10 @@ struct LogRecordHeader: Sendable, Equatable {
     var entryCount: Int
     var uncompressedLength: Int
     var bodyChecksum: UInt32
+    var flags: UInt16 = 0
+
+    /// Flag bit: the first record of a write that began with everything before it synced.
+    static let startsWriteAfterSync: UInt16 = 1
 }
 
 /// Why bytes did not decode as a record.
@@ -120,6 +125,17 @@ enum LogRecordEncoder {
     }
 }
 
+extension LogRecordEncoder {
+    /// Marks the record at the start of `bytes` as starting a write made after everything before it was
+    /// synced, re-sealing its header checksum.
+    static func markWriteAfterSync(_ bytes: inout [UInt8]) {
+        guard bytes.count >= LogRecordHeader.byteCount else { return }
+        bytes[6] |= UInt8(LogRecordHeader.startsWriteAfterSync)
+        let checksum = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<28])) }
+        withUnsafeBytes(of: checksum.littleEndian) { bytes.replaceSubrange(28..<32, with: $0) }
+    }
+}
+
 /// Reads records back, verifying both checksums before trusting a byte.
 enum LogRecordDecoder {
     /// Decodes and verifies a 32-byte header.
@@ -136,7 +152,8 @@ enum LogRecordDecoder {
             firstIndex: bytes.loadLittleEndian(at: 8, as: UInt64.self),
             entryCount: Int(bytes.loadLittleEndian(at: 16, as: UInt32.self)),
             uncompressedLength: Int(bytes.loadLittleEndian(at: 20, as: UInt32.self)),
-            bodyChecksum: bytes.loadLittleEndian(at: 24, as: UInt32.self))
+            bodyChecksum: bytes.loadLittleEndian(at: 24, as: UInt32.self),
+            flags: bytes.loadLittleEndian(at: 6, as: UInt16.self))
         guard header.storedLength <= SegmentLogOptions.recordBytesMax,
             header.uncompressedLength <= SegmentLogOptions.recordBytesMax
         else { throw .badLength("record of \(header.storedLength) bytes is over the limit") }

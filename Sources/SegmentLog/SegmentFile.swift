@@ -1,7 +1,7 @@
 /// One segment file: a 32-byte header, then records back to back.
 ///
 ///     0  8 bytes magic "FERRYLOG"
-///     8  u16 format version (1)
+///     8  u16 format version (2; version 1, whose records never mark a write start, is still read)
 ///     10 u16 codec the writer preferred (LogRecordCodec); each record still names its own
 ///     12 u32 reserved, 0
 ///     16 u64 sequence number (also in the file name)
@@ -9,7 +9,7 @@
 ///     28 u32 CRC-32C of bytes 0..<28
 final class SegmentFile {
     static let headerByteCount = 32
-    static let formatVersion: UInt16 = 1
+    static let formatVersion: UInt16 = 2
     static let magic: [UInt8] = Array("FERRYLOG".utf8)
 
     let sequence: UInt64
@@ -58,7 +58,7 @@ final class SegmentFile {
         }
         guard Array(bytes[0..<8]) == magic else { return "not a Ferry log segment" }
         let version = bytes.loadLittleEndian(at: 8, as: UInt16.self)
-        guard version == formatVersion else { return "segment format version \(version) is not supported" }
+        guard (1...formatVersion).contains(version) else { return "segment format version \(version) is not supported" }
         let sequence = bytes.loadLittleEndian(at: 16, as: UInt64.self)
         guard sequence == expectedSequence else { return "header names segment \(sequence)" }
         return nil

@@ -111,6 +111,7 @@ extension SegmentLog {
             if isLast && tornHeader { return 0 }
             throw corrupt(0, problem)
         }
+        let marksWrites = bytes.loadLittleEndian(at: 8, as: UInt16.self) >= 2
         var offset = SegmentFile.headerByteCount
         while offset < bytes.count {
             let remaining = UnsafeRawBufferPointer(rebasing: bytes[offset...])
@@ -119,10 +120,19 @@ extension SegmentLog {
                 if isLast { return offset }
                 throw corrupt(offset, "record cut short in a segment that is not the last")
             }
+            // Damage in the last segment is a torn write (cut, like a short tail) unless a later write proves
+            // it had been synced: an intact record after it that starts a write made once everything before
+            // was synced (format 1 marks no write starts: there, any intact record after it). A power loss
+            // persists unsynced sectors partly and in any order, so a valid header may front a zeroed body,
+            // and a later record of the same unsynced write may survive intact.
+            let tornTail = { (offset: Int) -> Bool in
+                isLast && !Self.syncedLater(in: bytes, after: offset, marksWrites: marksWrites)
+            }
             let header: LogRecordHeader
             do {
                 header = try LogRecordDecoder.header(remaining)
             } catch {
+                if tornTail(offset) { return offset }
                 throw corrupt(offset, "\(error)")
             }
             let end = offset + LogRecordHeader.byteCount + header.storedLength
@@ -135,6 +145,7 @@ extension SegmentLog {
                 let body = try LogRecordDecoder.body(stored, header: header)
                 try apply(header, body: body, segment: segment, offset: offset)
             } catch let error as LogRecordDecodingError {
+                if tornTail(offset) { return offset }
                 throw corrupt(offset, "\(error)")
             } catch let error as SegmentLogError {
                 throw error
@@ -144,6 +155,26 @@ extension SegmentLog {
             offset = end
         }
         return offset
+    }
+
+    /// True when a record whose header and body both verify, and that (with `marksWrites`) starts a write
+    /// made after everything before it was synced, starts anywhere after `offset` (every byte offset is
+    /// tried: a damaged record's length cannot be trusted). Runs only on damage in the last segment, so its
+    /// cost is paid at recovery, never on a clean open.
+    static func syncedLater(in bytes: UnsafeRawBufferPointer, after offset: Int, marksWrites: Bool) -> Bool {
+        var candidate = offset + 1
+        while candidate + LogRecordHeader.byteCount <= bytes.count {
+            defer { candidate += 1 }
+            let remaining = UnsafeRawBufferPointer(rebasing: bytes[candidate...])
+            guard let header = try? LogRecordDecoder.header(remaining),
+                header.storedLength <= remaining.count - LogRecordHeader.byteCount,
+                !marksWrites || header.flags & LogRecordHeader.startsWriteAfterSync != 0
+            else { continue }
+            let stored = UnsafeRawBufferPointer(
+                rebasing: remaining[LogRecordHeader.byteCount..<(LogRecordHeader.byteCount + header.storedLength)])
+            if CRC32C.checksum(stored) == header.bodyChecksum { return true }
+        }
+        return false
     }
 
     /// Applies one verified record to the in-memory state.

@@ -47,7 +47,7 @@ extension SegmentLog {
             var bytes: [UInt8] = []
             LogRecordEncoder.appendTruncate(lastKept: lastKept, to: &bytes)
             let segment = segments[segments.count - 1]
-            try write(bytes, to: segment)
+            try write(&bytes, to: segment)
             segment.size += bytes.count
             index.dropEntries(after: lastKept)
             dropCache(after: lastKept)

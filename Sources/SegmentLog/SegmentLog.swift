@@ -97,7 +97,7 @@ public final class SegmentLog {
         }
         if let newHardState { LogRecordEncoder.appendHardState(newHardState, to: &bytes) }
         let segment = segments[segments.count - 1]
-        try write(bytes, to: segment)
+        try write(&bytes, to: segment)
         for (offset, slice) in recordOffsets {
             let run = EntryRun(
                 firstIndex: slice.first!.index, count: slice.count, segmentSequence: segment.sequence,
@@ -130,7 +130,7 @@ public final class SegmentLog {
         var bytes: [UInt8] = []
         LogRecordEncoder.appendTruncate(lastKept: lastKept, to: &bytes)
         let segment = segments[segments.count - 1]
-        try write(bytes, to: segment)
+        try write(&bytes, to: segment)
         segment.size += bytes.count
         index.dropEntries(after: lastKept)
         dropCache(after: lastKept)
@@ -188,8 +188,10 @@ public final class SegmentLog {
         if let failure { throw .failed(failure) }
     }
 
-    /// Writes at the segment's end; any failure makes the log unusable.
-    func write(_ bytes: [UInt8], to segment: SegmentFile) throws(SegmentLogError) {
+    /// Writes records at the segment's end; any failure makes the log unusable. The first record says
+    /// whether everything before it was synced (recovery's line between a torn write and corruption).
+    func write(_ bytes: inout [UInt8], to segment: SegmentFile) throws(SegmentLogError) {
+        if unsyncedBytes == 0 { LogRecordEncoder.markWriteAfterSync(&bytes) }
         do {
             try segment.file.write(bytes, at: segment.size)
         } catch {

@@ -90,6 +90,45 @@ public final class FakeFileSystem: FileSystem, @unchecked Sendable {
         restart()
     }
 
+    /// A power loss during writes: each file's unsynced appended tail reached the disk up to a random
+    /// length, and within it each `sectorBytes` sector either holds what was written or zeros (sectors
+    /// persist in any order, so a record's header may survive while its body does not). Synced data and
+    /// synced directory entries survive; open handles die.
+    public func powerLoss(scramblingUnsyncedWith random: inout some RandomNumberGenerator, sectorBytes: Int = 512) {
+        lock.lock()
+        defer { lock.unlock() }
+        var seen = Set<ObjectIdentifier>()
+        for inode in Array(namespace.values) + Array(durableNamespace.values)
+        where seen.insert(ObjectIdentifier(inode)).inserted {
+            let durable = inode.durable
+            guard inode.current.count > durable.count, inode.current.starts(with: durable) else {
+                inode.current = durable
+                continue
+            }
+            let length = Int.random(in: durable.count...inode.current.count, using: &random)
+            var persisted = Array(inode.current.prefix(length))
+            var sector = durable.count
+            while sector < length {
+                let end = min(length, (sector / sectorBytes + 1) * sectorBytes)
+                if Bool.random(using: &random) {
+                    for offset in sector..<end { persisted[offset] = 0 }
+                }
+                sector = end
+            }
+            inode.current = persisted
+        }
+        namespace = durableNamespace
+        restart()
+    }
+
+    /// Makes the next fdatasync (on a matching path) crash the process without syncing: what it would have
+    /// made durable is still only written.
+    public func crashAtNextSync(pathContains: String? = nil) {
+        lock.lock()
+        defer { lock.unlock() }
+        faults.append(Fault(operation: .synchronize, pathContains: pathContains, errorNumber: 5, crashes: true))
+    }
+
     /// Flips one bit of a stored file, in both its written and durable contents.
     public func flipBit(path: String, byteOffset: Int, bit: Int) {
         lock.lock()
@@ -206,10 +245,8 @@ public final class FakeFileSystem: FileSystem, @unchecked Sendable {
             })
         else { return nil }
         let fault = faults.remove(at: position)
-        if let keep = fault.keepBytes {
-            if fault.crashes { isCrashed = true }
-            return keep
-        }
+        if fault.crashes { isCrashed = true }
+        if let keep = fault.keepBytes { return keep }
         throw FileSystemError(operation: operation.rawValue, path: path, errorNumber: fault.errorNumber)
     }
 

@@ -70,18 +70,30 @@ import Testing
         }
     }
 
+    /// Every flipped bit in synced data is detected and named. The last write is the exception: no later
+    /// write vouches that it was synced, so damage there reads as a write torn by power loss and is cut at
+    /// the damaged record, leaving what the writes before it stored (and the intact records before the
+    /// damage).
     @Test func everyFlippedBitIsDetectedAndNamed() throws {
         let clean = FakeFileSystem()
-        _ = try prepared(clean)
+        let (cleanLog, _) = try prepared(clean)
+        cleanLog.close()
         let bytes = clean.contents(Self.segment)!
+        let probe = FakeFileSystem()
+        let probeLog = try openLog(probe)
+        try probeLog.append(makeEntries(1, count: 3, term: 1))
+        let lastWriteStart = probe.contents(Self.segment)!.count
+        let beforeLastWrite = try allEntries(probeLog)
         for offset in 0..<bytes.count {
             let fileSystem = FakeFileSystem()
-            _ = try prepared(fileSystem)
+            let (_, durable) = try prepared(fileSystem)
             fileSystem.flipBit(path: Self.segment, byteOffset: offset, bit: offset % 8)
             fileSystem.restart()
             do {
-                _ = try openLog(fileSystem)
-                Issue.record("bit flip at byte \(offset) was not detected")
+                let reopened = try openLog(fileSystem)
+                #expect(offset >= lastWriteStart, "bit flip at byte \(offset) was not detected")
+                #expect([beforeLastWrite, durable].contains(try allEntries(reopened)), "flip at \(offset)")
+                #expect(reopened.hardState == HardState(), "flip at \(offset)")
             } catch {
                 guard case .corrupt(let file, let at, _) = error as? SegmentLogError else {
                     Issue.record("flip at \(offset): unexpected \(error)")
@@ -91,6 +103,26 @@ import Testing
                 #expect(at <= offset, "flip at \(offset) reported at \(at)")
             }
         }
+    }
+
+    /// A power loss during the last write persisted its sectors out of order: the entries record's header
+    /// but a zeroed body, and the hard state record after it intact. Nothing written after a sync follows
+    /// the damage, so it is a torn write: cut, and the log opens with what the earlier writes stored.
+    @Test func aLastWriteWithAZeroedBodyAndAnIntactLaterRecordIsATornWrite() throws {
+        let fileSystem = FakeFileSystem()
+        let (log, durable) = try prepared(fileSystem)
+        let before = fileSystem.contents(Self.segment)!.count
+        try log.append(
+            makeEntries(24, count: 4, term: 2, bytes: 600), hardState: HardState(term: 2, vote: 3, commit: 20))
+        log.close()
+        var bytes = fileSystem.contents(Self.segment)!
+        // Zero the body of the entries record, keep its header and the hard state record (the last 56 bytes).
+        for offset in (before + 32)..<(bytes.count - 56) { bytes[offset] = 0 }
+        fileSystem.setContents(Self.segment, bytes)
+        fileSystem.restart()
+        let reopened = try openLog(fileSystem)
+        #expect(try allEntries(reopened) == durable)
+        #expect(reopened.hardState == HardState(term: 1, vote: 1, commit: 2))
     }
 
     @Test func aCorruptSnapshotRefusesToOpen() throws {

@@ -192,6 +192,7 @@ struct ModelStatistics: Sendable, CustomStringConvertible {
     var powerLossesThatLostWrites = 0
     var faultsThatLeftAPartialOperation = 0
     var bitFlipsDetected = 0
+    var bitFlipsCutAsTorn = 0
 
     mutating func add(_ other: Self) {
         operations += other.operations
@@ -204,13 +205,14 @@ struct ModelStatistics: Sendable, CustomStringConvertible {
         powerLossesThatLostWrites += other.powerLossesThatLostWrites
         faultsThatLeftAPartialOperation += other.faultsThatLeftAPartialOperation
         bitFlipsDetected += other.bitFlipsDetected
+        bitFlipsCutAsTorn += other.bitFlipsCutAsTorn
     }
 
     var description: String {
         "\(operations) operations, \(conflictingAppends) conflicting appends, \(compressibleBatches) compressible batches, "
             + "\(snapshots) snapshots, \(installs) installs, \(segmentsCreated) segments created, "
             + "\(segmentsRemoved) removed, \(powerLossesThatLostWrites) power losses lost writes, "
-            + "\(faultsThatLeftAPartialOperation) faults left a partial operation, \(bitFlipsDetected) bit flips detected"
+            + "\(faultsThatLeftAPartialOperation) faults left a partial operation, \(bitFlipsDetected) bit flips detected, \(bitFlipsCutAsTorn) in an unvouched last write cut as torn"
     }
 }
 
