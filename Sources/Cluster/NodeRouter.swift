@@ -287,7 +287,9 @@ struct PendingCall {
 }
 
 struct CallTable {
-    var nextID: UInt64 = 1
+    /// Call ids begin at a random run nonce (high 32 bits), so a reply to a call of an earlier run of this
+    /// process, still on its way from a peer, matches no call of this run.
+    var nextID: UInt64 = UInt64(UInt32.random(in: 1...UInt32.max)) << 32
     var pending: [UInt64: PendingCall] = [:]
     /// How many of `pending` are long polls.
     var pendingReceives = 0

@@ -92,7 +92,7 @@ extension ShardDriver {
         // Only the node that took the request answers it: the others skip building receive results.
         let result = engine.apply(
             logged.command, timestampMilliseconds: envelope.timestampMilliseconds, rendersResults: isOurs)
-        if case .advanceTime = logged.command { applied.expire(nowMilliseconds: envelope.timestampMilliseconds) }
+        if case .advanceTime = logged.command { applied.timeAdvanced() }
         wakeParked(after: logged.command, now: now)
         guard isOurs, let proposal = pending[envelope.id] else { return }
         guard proposal.envelope.command == envelope.command else {

@@ -78,8 +78,11 @@ extension ShardDriver {
         }
         if soft.role == .leader {
             nextAdvanceMilliseconds = now.monotonicMilliseconds
-            // Catch the shard's time up to this node's clock, if it is ahead (a lagging clock freezes nothing).
-            if now.wallMilliseconds > lastStampMilliseconds {
+            // Alone, catch the shard's time up to this node's clock if it is ahead (the time it was down). In a
+            // group, one node's clock is not trusted to step the shard's time: a clock an hour fast would
+            // make in-flight messages visible and expire retained ones early. Time goes on from the
+            // newest stamp by this leader's monotonic clock; a full outage of the group pauses it.
+            if raft.membership.allVoters.count == 1, now.wallMilliseconds > lastStampMilliseconds {
                 lastStampMilliseconds = now.wallMilliseconds
                 monotonicAtLastStamp = now.monotonicMilliseconds
             }

@@ -21,6 +21,8 @@ struct SimulationHistory {
     var sentBodies: [String: Set<String>] = [:]
     /// Bodies whose send returned ok, with the time.
     var acknowledged: [String: (queue: String, at: Int64)] = [:]
+    /// Body → its message id, from the send's answer or the first receive that returned it.
+    var messageIds: [String: String] = [:]
     /// Received body → ok receives that returned it.
     var receivedCount: [String: Int] = [:]
     /// Receives whose outcome is unknown, by queue.

@@ -163,6 +163,12 @@ extension SimulationWorld {
                 return fail(
                     "op \(id): the send of \(body) was answered with message id \(sent.messageId), already given")
             }
+            if let known = history.messageIds[body], known != sent.messageId {
+                return fail(
+                    "op \(id): the send of \(body) was answered with id \(sent.messageId), but it is stored as \(known)"
+                )
+            }
+            history.messageIds[body] = sent.messageId
             history.acknowledged[body] = (operation.queue, now)
             if let group = history.fifoGroups[body] { history.fifoAcknowledged[group, default: []].append(body) }
         case ("receiveMessages", .received(let messages)):

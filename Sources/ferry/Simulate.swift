@@ -30,36 +30,59 @@ struct Simulate: AsyncParsableCommand {
     @Flag(help: "Print every event of every run as it happens (for replaying one seed).")
     var trace = false
 
+    @Option(help: "Seeds run at once, on that many threads (default: the number of cores; 1 with --trace).")
+    var jobs: Int?
+
     func validate() throws {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         if let nodes, !(1...7).contains(nodes) { throw ValidationError("--nodes must be 1–7") }
+        if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs must be 1–64") }
     }
 
     func run() async throws {
         let first = seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
+        let width = trace ? 1 : jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        let (nodes, trace) = (nodes, trace)
         var failures: [UInt64] = []
         var totals: [String: Int] = [:]
-        for offset in 0..<UInt64(seeds) {
-            let seed = first &+ offset
-            let report = ClusterSimulation.run(seed: seed, nodes: nodes, trace: trace ? { Self.emit($0) } : nil)
-            for (kind, count) in report.faults { totals[kind, default: 0] += count }
-            let faults = report.faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
-                separator: ", ")
-            if let failure = report.failure {
-                failures.append(seed)
-                Self.emit("seed \(seed): FAILED (\(report.nodes) nodes; faults: \(faults.isEmpty ? "none" : faults))")
-                Self.emit(failure)
-            } else if !quiet {
-                Self.emit(
-                    "seed \(seed): ok (\(report.nodes) nodes, \(report.operations) operations, \(report.acknowledgedSends) sends acknowledged, \(report.duplicateDeliveries) duplicate deliveries, at most \(report.busiestSecondFrames) frames/s; faults: \(faults.isEmpty ? "none" : faults))"
-                )
+        // Seeds run `width` at a time; reports print in seed order (every seed is independent).
+        var offset: UInt64 = 0
+        while offset < UInt64(seeds) {
+            let batch = offset..<min(UInt64(seeds), offset + UInt64(width))
+            let reports = await withTaskGroup(of: SimulationReport.self) { group in
+                for index in batch {
+                    group.addTask {
+                        ClusterSimulation.run(
+                            seed: first &+ index, nodes: nodes, trace: trace ? { Self.emit($0) } : nil)
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }.sorted { $0.seed < $1.seed }
             }
+            for report in reports {
+                for (kind, count) in report.faults { totals[kind, default: 0] += count }
+                if report.failure != nil { failures.append(report.seed) }
+                print(report)
+            }
+            offset = batch.upperBound
         }
         let summary = totals.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         Self.emit("\(seeds) seeds, \(failures.count) failures; faults: \(summary)")
         if !failures.isEmpty {
             Self.emit("replay with: ferry simulate --seed S (S in \(failures.map(String.init).joined(separator: " ")))")
             throw ExitCode.failure
+        }
+    }
+
+    private func print(_ report: SimulationReport) {
+        let faults = report.faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        if let failure = report.failure {
+            Self.emit(
+                "seed \(report.seed): FAILED (\(report.nodes) nodes; faults: \(faults.isEmpty ? "none" : faults))")
+            Self.emit(failure)
+        } else if !quiet {
+            Self.emit(
+                "seed \(report.seed): ok (\(report.nodes) nodes, \(report.operations) operations, \(report.acknowledgedSends) sends acknowledged, \(report.duplicateDeliveries) duplicate deliveries, at most \(report.busiestSecondFrames) frames/s; faults: \(faults.isEmpty ? "none" : faults))"
+            )
         }
     }
 

@@ -92,8 +92,28 @@ import Testing
         #expect(table.sessions.values.first?.applied == [3])
         let late = table.admit(envelope(1, floor: 3))
         #expect(!late, "below the floor: a late copy")
-        table.expire(nowMilliseconds: 10 + AppliedRequests.sessionIdleMilliseconds + 1)
+        for _ in 0..<AppliedRequests.sessionIdleAdvances { table.timeAdvanced() }
+        #expect(!table.sessions.isEmpty, "silent for exactly the limit: kept")
+        table.timeAdvanced()
         #expect(table.sessions.isEmpty)
+    }
+
+    /// Found by `ferry simulate` (seed 22): a leader whose wall clock ran an hour ahead stepped the shard's
+    /// time forward, the table forgot every session as idle for 15 minutes, and a command re-proposed to
+    /// the new leader applied a second time (the same send stored as two messages). Sessions now age by
+    /// the number of time advances in the log, and a stamp an hour later changes nothing.
+    @Test func aJumpInTheShardsTimeForgetsNoSession() {
+        var table = AppliedRequests()
+        let early = ProposalEnvelope(
+            proposer: 4, incarnation: 9, id: 97, sequenceFloor: 63, timestampMilliseconds: 1_000, command: [])
+        let first = table.admit(early)
+        #expect(first)
+        table.timeAdvanced()
+        var copy = early
+        copy.timestampMilliseconds = 1_000 + 3_600_000
+        copy.sequenceFloor = 67
+        let second = table.admit(copy)
+        #expect(!second, "the copy re-proposed to a new leader an hour of shard time later")
     }
 
     @Test func theTableAndTheEngineTravelInSnapshots() throws {
@@ -196,8 +216,8 @@ import Testing
         harness.storage.log.close()
         fileSystem.restart()
         let segment = try #require(fileSystem.paths.first { $0.hasSuffix(".log") })
-        let size = try #require(fileSystem.contents(segment)?.count)
-        fileSystem.flipBit(path: segment, byteOffset: size - 10, bit: 3)
+        // Damage in the first record, which later synced writes vouch for: corruption, not a torn write.
+        fileSystem.flipBit(path: segment, byteOffset: 40, bit: 3)
 
         let salvaged = try ShardStorage.open(
             directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions(), peersCanRepair: true)
@@ -216,5 +236,14 @@ import Testing
         let repaired = try ShardStorage.open(
             directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions(), peersCanRepair: true)
         #expect(!repaired.repair)
+    }
+
+    /// Node-to-node call ids start from a random run nonce: a reply to a call of the previous run (the
+    /// process was killed while a peer answered) matches no call of the new run. Before, both runs counted
+    /// from 1.
+    @Test func callIdsOfTwoRunsDoNotOverlap() {
+        let (first, second) = (CallTable().nextID, CallTable().nextID)
+        #expect(first >> 32 != 0 && second >> 32 != 0)
+        #expect(first != second, "two runs drew the same nonce (one chance in four billion)")
     }
 }
