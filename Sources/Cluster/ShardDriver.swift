@@ -23,7 +23,8 @@ import Raft
 ///
 /// ## Actions out (`ShardAction`)
 /// send frames, answer a client, serve or fail a read, start a snapshot (encoded and written off the
-/// driving thread), start a transfer of outbox messages, log, fatal. Long polls are parked inside the
+/// driving thread), start a transfer of outbox messages, repair finished (remove the durable repair
+/// marker, see `ShardStorage.open`), log, fatal. Long polls are parked inside the
 /// driver and answered by `.answer` when a message arrives or their wait ends.
 ///
 /// ## Request identity
@@ -34,9 +35,10 @@ import Raft
 ///
 /// ## Time
 /// The leader stamps each batch with the shard's time: the newest stamp it knows, advanced by its
-/// monotonic clock since (at most `ShardSettings.stampAdvanceMaxMilliseconds` at once), and caught up to
-/// its wall clock when it becomes leader. A wall-clock step while a node runs changes nothing; a new
-/// leader whose clock lags does not freeze the shard's time. Ticks and deadlines use the monotonic clock.
+/// monotonic clock since (at most `ShardSettings.stampAdvanceMaxMilliseconds` at once). Only a lone voter
+/// catches the shard's time up to its wall clock when it becomes leader; in a group one node's clock
+/// never steps it. A wall-clock step changes nothing; a new leader whose clock lags does not freeze the
+/// shard's time. Ticks and deadlines use the monotonic clock.
 package struct ShardDriver {
     let shard: ShardID
     let nodeID: NodeID
