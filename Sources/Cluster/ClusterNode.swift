@@ -34,7 +34,10 @@ public final class ClusterNode: Sendable {
             nodeID: configuration.nodeID, placement: placement, settings: configuration.shard,
             eventLoop: group.next(), logger: logger)
         self.router = router
-        if let transportConfiguration = configuration.transport, configuration.nodes.count > 1 {
+        if var transportConfiguration = configuration.transport, configuration.nodes.count > 1 {
+            transportConfiguration.facts = PeerClusterFacts(
+                shardCount: placement.shardCount, replicationFactor: placement.replicationFactor,
+                nodes: configuration.nodes, clusterKey: configuration.receiptHandleKey)
             transport = try PeerTransport(
                 configuration: transportConfiguration, group: group, logger: logger,
                 onFrame: { peer, frame in router.deliver(frame, from: peer) },

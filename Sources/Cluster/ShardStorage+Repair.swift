@@ -23,27 +23,37 @@ extension ShardStorage {
         directory: String, fileSystem: any FileSystem, options: SegmentLogOptions, peersCanRepair: Bool
     ) throws -> Opened {
         let marker = fileSystem.path(directory, repairMarkerName)
-        let pending = (try? fileSystem.contentsOfDirectory(directory).contains(repairMarkerName)) ?? false
-        let damage: SegmentLogError
-        do {
-            let log = try SegmentLog.open(directory: directory, fileSystem: fileSystem, options: options)
-            return Opened(storage: ShardStorage(log: log), repair: pending, damage: nil)
-        } catch {
-            guard case .corrupt = error, peersCanRepair else { throw error }
-            damage = error
+        let pending = markerExists(directory: directory, fileSystem: fileSystem)
+        let first = Result { () throws(SegmentLogError) -> SegmentLog in
+            try SegmentLog.open(directory: directory, fileSystem: fileSystem, options: options)
         }
-        if !pending { try writeMarker(marker, directory: directory, fileSystem: fileSystem) }
-        var salvage = options
-        salvage.salvageDamage = true
-        let log = try SegmentLog.open(directory: directory, fileSystem: fileSystem, options: salvage)
-        return Opened(storage: ShardStorage(log: log), repair: true, damage: damage)
+        switch first {
+        case .success(let log):
+            return Opened(storage: ShardStorage(log: log), repair: pending, damage: nil)
+        case .failure(let error):
+            guard case .corrupt = error, peersCanRepair else { throw error }
+            if !pending { try writeMarker(marker, directory: directory, fileSystem: fileSystem) }
+            var salvage = options
+            salvage.salvageDamage = true
+            let log = try SegmentLog.open(directory: directory, fileSystem: fileSystem, options: salvage)
+            return Opened(storage: ShardStorage(log: log), repair: true, damage: error)
+        }
+    }
+
+    /// True when `directory` holds the repair marker (false when the directory does not exist yet).
+    private static func markerExists(directory: String, fileSystem: any FileSystem) -> Bool {
+        do {
+            return try fileSystem.contentsOfDirectory(directory).contains(repairMarkerName)
+        } catch {
+            return false
+        }
     }
 
     /// Repair finished: the replica may vote again after a restart. Losing this removal to a crash only
     /// repeats a repair.
     package func repairFinished() throws {
         let (directory, fileSystem) = (log.directory, log.fileSystem)
-        guard try fileSystem.contentsOfDirectory(directory).contains(Self.repairMarkerName) else { return }
+        guard Self.markerExists(directory: directory, fileSystem: fileSystem) else { return }
         try fileSystem.removeFile(fileSystem.path(directory, Self.repairMarkerName))
         try fileSystem.synchronizeDirectory(directory)
     }

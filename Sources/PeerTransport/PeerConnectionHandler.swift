@@ -28,7 +28,9 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let hello = PeerHello(nodeID: transport.configuration.nodeID, clusterName: transport.configuration.clusterName)
+        let hello = PeerHello(
+            nodeID: transport.configuration.nodeID, clusterName: transport.configuration.clusterName,
+            facts: transport.configuration.facts)
         context.writeAndFlush(wrapOutboundOut(PeerFrame(kind: .hello, payload: hello.encoded())), promise: nil)
         let interval = TimeAmount.milliseconds(Int64(transport.configuration.pingIntervalMilliseconds))
         let idle = TimeAmount.milliseconds(Int64(transport.configuration.idleTimeoutMilliseconds))
@@ -92,6 +94,11 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
         guard hello.clusterName == transport.configuration.clusterName else {
             throw PeerFrameError.badHello(
                 "cluster \"\(hello.clusterName)\" is not \"\(transport.configuration.clusterName)\"")
+        }
+        let differences = transport.configuration.facts.differences(from: hello.facts)
+        guard differences.isEmpty else {
+            throw PeerFrameError.badHello(
+                "node \(hello.nodeID) is configured differently: \(differences.joined(separator: "; "))")
         }
         if let expected, hello.nodeID != expected {
             throw PeerFrameError.badHello("dialed node \(expected) but node \(hello.nodeID) answered")

@@ -1,3 +1,4 @@
+import Crypto
 import NIOCore
 
 /// A node of the cluster (1, 2, 3, …; 0 means none). The same numbering as Raft's and Placement's.
@@ -73,6 +74,80 @@ public enum PeerFrameFormat {
 }
 
 /// The hello frame's payload: who is speaking, and for which cluster.
+/// What every node of a cluster must agree on, carried in the hello: a node that disagrees is refused,
+/// with a message saying which fact differs, rather than joining and diverging (another shard count
+/// places queues elsewhere; another cluster key makes every receipt handle invalid on it).
+public struct PeerClusterFacts: Equatable, Sendable {
+    public var shardCount: UInt32
+    public var replicationFactor: UInt16
+    /// A fingerprint of the node set (the sorted node ids; the membership version once membership changes).
+    public var nodeSetFingerprint: UInt64
+    /// A fingerprint of the cluster key (the first 8 bytes of its SHA-256: it tells keys apart, never the key).
+    public var clusterKeyFingerprint: UInt64
+
+    public init(
+        shardCount: UInt32, replicationFactor: UInt16, nodeSetFingerprint: UInt64, clusterKeyFingerprint: UInt64
+    ) {
+        self.shardCount = shardCount
+        self.replicationFactor = replicationFactor
+        self.nodeSetFingerprint = nodeSetFingerprint
+        self.clusterKeyFingerprint = clusterKeyFingerprint
+    }
+
+    /// Facts from a cluster's configuration.
+    public init(shardCount: Int, replicationFactor: Int, nodes: [PeerNodeID], clusterKey: [UInt8]) {
+        func fingerprint(_ bytes: [UInt8]) -> UInt64 {
+            SHA256.hash(data: bytes).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        var nodeBytes: [UInt8] = []
+        for node in nodes.sorted() { withUnsafeBytes(of: node.littleEndian) { nodeBytes.append(contentsOf: $0) } }
+        self.init(
+            shardCount: UInt32(clamping: shardCount), replicationFactor: UInt16(clamping: replicationFactor),
+            nodeSetFingerprint: fingerprint(nodeBytes), clusterKeyFingerprint: fingerprint(clusterKey))
+    }
+
+    /// Unknown facts (a transport used alone, in tests): agree with anything.
+    public static let unknown = PeerClusterFacts(
+        shardCount: 0, replicationFactor: 0, nodeSetFingerprint: 0, clusterKeyFingerprint: 0)
+
+    /// Each fact that differs, as "what: here vs there"; empty when they agree.
+    public func differences(from peer: PeerClusterFacts) -> [String] {
+        guard self != .unknown, peer != .unknown else { return [] }
+        var differences: [String] = []
+        if shardCount != peer.shardCount {
+            differences.append("shard count: \(shardCount) here, \(peer.shardCount) there")
+        }
+        if replicationFactor != peer.replicationFactor {
+            differences.append("replication factor: \(replicationFactor) here, \(peer.replicationFactor) there")
+        }
+        if nodeSetFingerprint != peer.nodeSetFingerprint {
+            differences.append("node set: the nodes configured differ (--node lists)")
+        }
+        if clusterKeyFingerprint != peer.clusterKeyFingerprint {
+            differences.append("cluster key: the cluster.key files differ")
+        }
+        return differences
+    }
+
+    static let byteCount = 22
+
+    func encode(to buffer: inout ByteBuffer) {
+        buffer.writeInteger(shardCount, endianness: .little)
+        buffer.writeInteger(replicationFactor, endianness: .little)
+        buffer.writeInteger(nodeSetFingerprint, endianness: .little)
+        buffer.writeInteger(clusterKeyFingerprint, endianness: .little)
+    }
+
+    init?(reading buffer: inout ByteBuffer) {
+        guard let shards = buffer.readInteger(endianness: .little, as: UInt32.self),
+            let factor = buffer.readInteger(endianness: .little, as: UInt16.self),
+            let nodes = buffer.readInteger(endianness: .little, as: UInt64.self),
+            let key = buffer.readInteger(endianness: .little, as: UInt64.self)
+        else { return nil }
+        self.init(shardCount: shards, replicationFactor: factor, nodeSetFingerprint: nodes, clusterKeyFingerprint: key)
+    }
+}
+
 public struct PeerHello: Equatable, Sendable {
     /// Longest cluster name accepted, in bytes.
     public static let clusterNameBytesMax = 255
@@ -80,17 +155,24 @@ public struct PeerHello: Equatable, Sendable {
     /// The version of what nodes say to each other (frame kinds, command and snapshot formats) this build
     /// speaks. Nodes of different versions refuse each other: a cluster runs one version at a time.
     /// Version 1 hellos carried no version; 2 added calls between nodes and transfers between shards; 3
-    /// carries request identities unique across restarts in proposals, rejections and calls.
-    public static let currentProtocolVersion: UInt16 = 3
+    /// carries request identities unique across restarts in proposals, rejections and calls; 4 adds the
+    /// cluster's fixed facts to the hello and a version-2 segment format.
+    public static let currentProtocolVersion: UInt16 = 4
 
     public var nodeID: PeerNodeID
     public var clusterName: String
     public var protocolVersion: UInt16
+    /// From version 4 on; `.unknown` before.
+    public var facts: PeerClusterFacts
 
-    public init(nodeID: PeerNodeID, clusterName: String, protocolVersion: UInt16 = Self.currentProtocolVersion) {
+    public init(
+        nodeID: PeerNodeID, clusterName: String, protocolVersion: UInt16 = Self.currentProtocolVersion,
+        facts: PeerClusterFacts = .unknown
+    ) {
         self.nodeID = nodeID
         self.clusterName = clusterName
         self.protocolVersion = protocolVersion
+        self.facts = facts
     }
 
     public func encoded() -> ByteBuffer {
@@ -100,6 +182,7 @@ public struct PeerHello: Equatable, Sendable {
         buffer.writeInteger(UInt8(name.count))
         buffer.writeBytes(name)
         buffer.writeInteger(protocolVersion, endianness: .little)
+        if protocolVersion >= 4 { facts.encode(to: &buffer) }
         return buffer
     }
 
@@ -110,7 +193,15 @@ public struct PeerHello: Equatable, Sendable {
         else { throw .badHello("\(payload.readableBytes) bytes") }
         // Version 1 ended with the name.
         let version = buffer.readableBytes == 0 ? 1 : buffer.readInteger(endianness: .little, as: UInt16.self)
-        guard let version, buffer.readableBytes == 0 else { throw .badHello("\(payload.readableBytes) bytes") }
-        self.init(nodeID: nodeID, clusterName: name, protocolVersion: version)
+        guard let version else { throw .badHello("\(payload.readableBytes) bytes") }
+        var facts = PeerClusterFacts.unknown
+        if version >= 4 {
+            guard let read = PeerClusterFacts(reading: &buffer) else {
+                throw .badHello("\(payload.readableBytes) bytes")
+            }
+            facts = read
+        }
+        guard buffer.readableBytes == 0 else { throw .badHello("\(payload.readableBytes) bytes") }
+        self.init(nodeID: nodeID, clusterName: name, protocolVersion: version, facts: facts)
     }
 }

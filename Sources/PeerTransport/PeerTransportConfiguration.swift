@@ -23,6 +23,9 @@ public struct PeerTransportConfiguration: Sendable {
     public var peers: [PeerNodeID: PeerAddress]
     /// The cluster CA, and this node's certificate and key.
     public var tls: PeerTLSMaterial
+    /// What every node must agree on (shard count, replication factor, node set, cluster key), sent in
+    /// the hello; a peer that disagrees is refused naming what differs. Default: unknown (agrees).
+    public var facts = PeerClusterFacts.unknown
     /// Longest frame payload accepted, in bytes; default 256 MiB (a whole engine snapshot travels as one).
     public var frameBytesMax = 256 << 20
     /// Bytes queued for one peer and not yet written to its socket; past this, frames for it are

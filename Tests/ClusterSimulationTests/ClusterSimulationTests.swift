@@ -2,10 +2,11 @@ import Testing
 
 @testable import ClusterSimulation
 
-/// The whole-cluster simulator: a few seeds pass every check, and a seed replays exactly.
+/// The whole-cluster simulator: a seed passes every check, and a seed replays exactly. (CI runs 1,000
+/// seeds on a release build with `ferry simulate`; here, debug-built, a few runs keep the suite short.)
 @Suite struct ClusterSimulationTests {
-    @Test func aFewSeedsPassEveryCheck() {
-        for seed: UInt64 in 1...3 {
+    @Test func aSeedPassesEveryCheck() {
+        for seed: UInt64 in 1...1 {
             let report = ClusterSimulation.run(seed: seed)
             #expect(report.failure == nil, "seed \(seed): \(report.failure ?? "")")
             #expect(report.acknowledgedSends > 0, "seed \(seed) acknowledged no send")

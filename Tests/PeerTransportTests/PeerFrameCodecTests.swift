@@ -95,4 +95,22 @@ import Testing
         let future = PeerHello(nodeID: 3, clusterName: "prod-eu", protocolVersion: 9)
         #expect(try PeerHello(decoding: future.encoded()).protocolVersion == 9)
     }
+
+    /// The hello carries the cluster's fixed facts; a difference is named fact by fact.
+    @Test func helloCarriesTheClustersFixedFactsAndNamesEachDifference() throws {
+        let key = [UInt8](repeating: 7, count: 32)
+        let facts = PeerClusterFacts(shardCount: 8, replicationFactor: 3, nodes: [3, 1, 2], clusterKey: key)
+        let hello = PeerHello(nodeID: 3, clusterName: "prod-eu", facts: facts)
+        #expect(try PeerHello(decoding: hello.encoded()) == hello)
+        #expect(facts == PeerClusterFacts(shardCount: 8, replicationFactor: 3, nodes: [1, 2, 3], clusterKey: key))
+        #expect(facts.differences(from: facts).isEmpty)
+        let other = PeerClusterFacts(
+            shardCount: 4, replicationFactor: 3, nodes: [1, 2, 3, 4], clusterKey: [UInt8](repeating: 8, count: 32))
+        let differences = facts.differences(from: other)
+        #expect(differences.count == 3)
+        #expect(differences.first == "shard count: 8 here, 4 there")
+        #expect(differences.contains { $0.hasPrefix("node set") })
+        #expect(differences.contains { $0.hasPrefix("cluster key") })
+        #expect(facts.differences(from: .unknown).isEmpty, "a transport without facts (tests) agrees with any")
+    }
 }

@@ -49,13 +49,15 @@ import Testing
     }
 
     static func start(
-        _ id: UInt64, ports: [UInt64: Int], tls: PeerTLSMaterial? = nil, cluster: String = "test"
+        _ id: UInt64, ports: [UInt64: Int], tls: PeerTLSMaterial? = nil, cluster: String = "test",
+        facts: PeerClusterFacts = .unknown
     ) async throws -> Node {
         var peers: [UInt64: PeerAddress] = [:]
         for (peer, port) in ports where peer != id { peers[peer] = PeerAddress(host: "127.0.0.1", port: port) }
         var configuration = PeerTransportConfiguration(
             nodeID: id, clusterName: cluster, listen: PeerAddress(host: "127.0.0.1", port: ports[id]!), peers: peers,
             tls: try tls ?? material(id))
+        configuration.facts = facts
         configuration.idleTimeoutMilliseconds = 1_000
         configuration.pingIntervalMilliseconds = 100
         let inbox = Inbox()
@@ -68,7 +70,8 @@ import Testing
         return Node(transport: transport, inbox: inbox)
     }
 
-    static func waitConnected(_ node: Node, to peer: UInt64, seconds: Double = 10) async -> Bool {
+    /// Generous: debug-built TLS handshakes on a busy 2-core machine (the whole suite runs at once) are slow.
+    static func waitConnected(_ node: Node, to peer: UInt64, seconds: Double = 30) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if node.transport.isConnected(peer) { return true }
@@ -165,6 +168,21 @@ import Testing
         let map: [UInt64: Int] = [1: ports[0], 2: ports[1]]
         let one = try await Self.start(1, ports: map, cluster: "blue")
         let two = try await Self.start(2, ports: map, cluster: "green")
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(!two.transport.isConnected(1))
+        #expect(!one.transport.isConnected(2))
+        await one.transport.shutdown()
+        await two.transport.shutdown()
+    }
+
+    @Test func aNodeConfiguredWithAnotherShardCountIsRefused() async throws {
+        let ports = try Self.freePorts(2)
+        let map: [UInt64: Int] = [1: ports[0], 2: ports[1]]
+        let key = [UInt8](repeating: 1, count: 32)
+        let one = try await Self.start(
+            1, ports: map, facts: PeerClusterFacts(shardCount: 8, replicationFactor: 2, nodes: [1, 2], clusterKey: key))
+        let two = try await Self.start(
+            2, ports: map, facts: PeerClusterFacts(shardCount: 4, replicationFactor: 2, nodes: [1, 2], clusterKey: key))
         try await Task.sleep(for: .milliseconds(700))
         #expect(!two.transport.isConnected(1))
         #expect(!one.transport.isConnected(2))
