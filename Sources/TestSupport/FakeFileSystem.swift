@@ -74,20 +74,7 @@ public final class FakeFileSystem: FileSystem, @unchecked Sendable {
     /// A power loss: only synced data and synced directory entries survive; open handles die. With
     /// `keepUnsyncedBytes`, that many bytes of each file's unsynced appended tail survive as well (torn).
     public func powerLoss(keepUnsyncedBytes: Int = 0) {
-        lock.lock()
-        defer { lock.unlock() }
-        var seen = Set<ObjectIdentifier>()
-        for inode in Array(namespace.values) + Array(durableNamespace.values)
-        where seen.insert(ObjectIdentifier(inode)).inserted {
-            let durable = inode.durable
-            if keepUnsyncedBytes > 0, inode.current.count > durable.count, inode.current.starts(with: durable) {
-                inode.current = Array(inode.current.prefix(durable.count + keepUnsyncedBytes))
-            } else {
-                inode.current = durable
-            }
-        }
-        namespace = durableNamespace
-        restart()
+        losePower { unsynced in Array(unsynced.prefix(keepUnsyncedBytes)) }
     }
 
     /// A power loss during writes: each file's unsynced appended tail reached the disk up to a random
@@ -95,27 +82,35 @@ public final class FakeFileSystem: FileSystem, @unchecked Sendable {
     /// persist in any order, so a record's header may survive while its body does not). Synced data and
     /// synced directory entries survive; open handles die.
     public func powerLoss(scramblingUnsyncedWith random: inout some RandomNumberGenerator, sectorBytes: Int = 512) {
+        losePower { unsynced in
+            var persisted = Array(unsynced.prefix(Int.random(in: 0...unsynced.count, using: &random)))
+            var sector = 0
+            while sector < persisted.count {
+                // Sectors counted from where synced data ends.
+                let end = min(persisted.count, sector + sectorBytes)
+                if Bool.random(using: &random) {
+                    for offset in sector..<end { persisted[offset] = 0 }
+                }
+                sector = end
+            }
+            return persisted
+        }
+    }
+
+    /// Keeps each file's synced bytes, plus what `survivingTail` keeps of an unsynced appended tail (a file
+    /// rewritten in place since its last sync keeps only its synced bytes).
+    private func losePower(_ survivingTail: (ArraySlice<UInt8>) -> [UInt8]) {
         lock.lock()
         defer { lock.unlock() }
         var seen = Set<ObjectIdentifier>()
         for inode in Array(namespace.values) + Array(durableNamespace.values)
         where seen.insert(ObjectIdentifier(inode)).inserted {
             let durable = inode.durable
-            guard inode.current.count > durable.count, inode.current.starts(with: durable) else {
+            if inode.current.count > durable.count, inode.current.starts(with: durable) {
+                inode.current = durable + survivingTail(inode.current[durable.count...])
+            } else {
                 inode.current = durable
-                continue
             }
-            let length = Int.random(in: durable.count...inode.current.count, using: &random)
-            var persisted = Array(inode.current.prefix(length))
-            var sector = durable.count
-            while sector < length {
-                let end = min(length, (sector / sectorBytes + 1) * sectorBytes)
-                if Bool.random(using: &random) {
-                    for offset in sector..<end { persisted[offset] = 0 }
-                }
-                sector = end
-            }
-            inode.current = persisted
         }
         namespace = durableNamespace
         restart()
