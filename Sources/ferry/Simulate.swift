@@ -41,6 +41,7 @@ struct Simulate: AsyncParsableCommand {
 
     func run() async throws {
         let first = seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
+        if seed == nil { Self.emit("seeds \(first) to \(first &+ UInt64(seeds) &- 1) (replay one with --seed S)") }
         let width = trace ? 1 : jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let (nodes, trace) = (nodes, trace)
         var failures: [UInt64] = []
