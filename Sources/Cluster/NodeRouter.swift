@@ -185,7 +185,7 @@ final class NodeRouter: Sendable {
     func deliver(_ frame: PeerFrame, from peer: NodeID) {
         do {
             switch frame.kind {
-            case .raft, .forward, .forwardRejected:
+            case .raft, .forward, .forwardRejected, .snapshotChunk, .snapshotAck:
                 guard let replica = replica(ShardID(frame.shard)) else { return }
                 switch frame.kind {
                 case .raft:
@@ -196,6 +196,10 @@ final class NodeRouter: Sendable {
                     replica.post(.raft(message))
                 case .forward:
                     replica.post(.forwarded(from: peer, try ProposalEnvelope.decodeBatch(frame.payload)))
+                case .snapshotChunk:
+                    replica.post(.snapshotChunk(from: peer, try SnapshotChunk(decoding: frame.payload)))
+                case .snapshotAck:
+                    replica.post(.snapshotAck(from: peer, try SnapshotAck(decoding: frame.payload)))
                 default:
                     replica.post(.forwardRejected(try ForwardRejection(decoding: frame.payload, proposer: nodeID)))
                 }

@@ -25,8 +25,8 @@ package typealias ClientHandle = UInt64
 
 /// What the driver asks its shell to do, in order.
 package enum ShardAction: Sendable {
-    /// Send frames to a peer, then report with `sent(to:delivered:carriedSnapshot:)`.
-    case send(to: NodeID, [PeerFrame], carriesSnapshot: Bool)
+    /// Send frames to a peer; report `sent(to:delivered:)` if they could not be queued.
+    case send(to: NodeID, [PeerFrame])
     /// Answer a client's command or receive.
     case answer(ClientHandle, CommandResult)
     /// Run a client's read against `engine` now (its read index has applied).

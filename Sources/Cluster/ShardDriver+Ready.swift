@@ -26,7 +26,10 @@ extension ShardDriver {
         let ready = shardReady.ready
         if let hardState = ready.hardState { (persistedTerm, persistedVote) = (hardState.term, hardState.votedFor) }
         if let snapshot = ready.snapshot, !install(snapshot, now: now) { return takeActions() }
-        if shardReady.sendsBeforePersisting.isEmpty { actions += sendActions(ready.messages) }
+        if shardReady.sendsBeforePersisting.isEmpty {
+            let sends = sendActions(ready.messages)
+            actions += sends
+        }
         for entry in ready.committedEntries { apply(entry, now: now) }
         raft.advance(ready)
         if isRepairLogged && !raft.isRepairing {
@@ -41,18 +44,20 @@ extension ShardDriver {
         return takeActions()
     }
 
-    /// Raft messages as send actions, one per peer (peers in order, so the trace is deterministic).
-    func sendActions(_ messages: [Message]) -> [ShardAction] {
+    /// Raft messages as send actions, one per peer (peers in order, so the trace is deterministic); a
+    /// snapshot message starts a stream of pieces instead.
+    mutating func sendActions(_ messages: [Message]) -> [ShardAction] {
         guard !messages.isEmpty else { return [] }
-        var byPeer: [NodeID: (frames: [PeerFrame], snapshot: Bool)] = [:]
+        var byPeer: [NodeID: [PeerFrame]] = [:]
         for message in messages {
-            byPeer[message.to, default: ([], false)].frames.append(
-                PeerFrame(kind: .raft, shard: shard.rawValue, payload: RaftWireCodec.encode(message)))
-            if message.kind == .snapshot { byPeer[message.to]!.snapshot = true }
+            if message.kind == .snapshot {
+                byPeer[message.to, default: []] += startSnapshotStream(message)
+            } else {
+                byPeer[message.to, default: []].append(
+                    PeerFrame(kind: .raft, shard: shard.rawValue, payload: RaftWireCodec.encode(message)))
+            }
         }
-        return byPeer.keys.sorted().map { peer in
-            .send(to: peer, byPeer[peer]!.frames, carriesSnapshot: byPeer[peer]!.snapshot)
-        }
+        return byPeer.keys.sorted().map { peer in .send(to: peer, byPeer[peer]!) }
     }
 
     /// Replaces the replicated state with a leader's snapshot; false (and a fatal action) if it does not

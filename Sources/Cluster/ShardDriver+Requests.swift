@@ -130,7 +130,7 @@ extension ShardDriver {
             envelopes.append(envelope)
         }
         let frame = PeerFrame(kind: .forward, shard: shard.rawValue, payload: ProposalEnvelope.encodeBatch(envelopes))
-        actions.append(.send(to: leader, [frame], carriesSnapshot: false))
+        actions.append(.send(to: leader, [frame]))
     }
 
     // MARK: Events: frames from peers
@@ -148,8 +148,7 @@ extension ShardDriver {
             let rejection = ForwardRejection(keys: envelopes.map(\.key), leader: raft.leader)
             actions.append(
                 .send(
-                    to: peer, [PeerFrame(kind: .forwardRejected, shard: shard.rawValue, payload: rejection.encoded())],
-                    carriesSnapshot: false))
+                    to: peer, [PeerFrame(kind: .forwardRejected, shard: shard.rawValue, payload: rejection.encoded())]))
             return takeActions()
         }
         propose(envelopes, local: [], now: now)
@@ -171,13 +170,10 @@ extension ShardDriver {
         return takeActions()
     }
 
-    /// A send the shell carried out: a failed one makes the leader probe the peer again; a snapshot's
-    /// outcome is reported to Raft.
-    package mutating func sent(to peer: NodeID, delivered: Bool, carriedSnapshot: Bool) -> [ShardAction] {
+    /// A send the shell could not carry out (no link, or its queue full): the leader probes the peer
+    /// again. Snapshot pieces are resent when their acknowledgments do not come.
+    package mutating func sent(to peer: NodeID, delivered: Bool) -> [ShardAction] {
         if !delivered { raft.reportUnreachable(peer) }
-        if carriedSnapshot {
-            if delivered { raft.reportSnapshotSent(peer) } else { raft.reportSnapshotFailed(peer) }
-        }
         return takeActions()
     }
 

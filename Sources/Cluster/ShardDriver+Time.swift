@@ -18,6 +18,7 @@ extension ShardDriver {
             actions.append(.failRead(reads.removeValue(forKey: sequence)!.client, Self.unavailable))
         }
         expireParked(now: now)
+        tickSnapshotStreams(now: now)
         if raft.role == .leader && monotonic >= nextAdvanceMilliseconds {
             nextAdvanceMilliseconds = monotonic + Int64(settings.advanceTimeMilliseconds)
             let envelope = ProposalEnvelope(
@@ -133,7 +134,7 @@ extension ShardDriver {
     /// The shell wrote the snapshot and adopted it in the log: Raft drops the entries it covers.
     package mutating func snapshotWritten(_ snapshot: Snapshot) -> [ShardAction] {
         isSnapshotting = false
-        raft.compact(snapshot)
+        raft.compact(snapshot, keepingEntries: settings.compactionMarginEntries)
         snapshotIndex = max(snapshotIndex, snapshot.index)
         actions.append(.log(.info, "\(shard): snapshot at \(snapshot.index), \(snapshot.data.count) bytes"))
         return takeActions()

@@ -12,13 +12,14 @@ import Raft
 /// ## Events in
 /// - `clientCommand`, `clientReceive`, `clientRead`: a request of this node's client, with the shell's
 ///   handle for it. Each is answered exactly once by an `.answer`, `.serveRead` or `.failRead` action.
-/// - `peerMessage`, `forwarded`, `forwardRejected`: frames from peers.
+/// - `peerMessage`, `forwarded`, `forwardRejected`, `snapshotChunk`, `snapshotAck`: frames from peers
+///   (snapshots stream in pieces with flow control, see `ShardDriver+SnapshotStream`).
 /// - `inputsDrained(now:)`: every queued input was given; propose this round's commands as one batch
 ///   (group commit).
 /// - `tick(now:)`: one Raft tick; expire deadlines; the leader advances the shard's time and starts
 ///   transfers.
 /// - `takeReady()` then `persisted(_:now:)`: the persist-and-send step of Raft's driver contract.
-/// - `sent(to:delivered:carriedSnapshot:)`, `snapshotWritten`, `snapshotFailed`, `transferFinished`:
+/// - `sent(to:delivered:)`, `snapshotWritten`, `snapshotFailed`, `transferFinished`:
 ///   how an action the shell carried out ended.
 ///
 /// ## Actions out (`ShardAction`)
@@ -76,6 +77,12 @@ package struct ShardDriver {
 
     var snapshotIndex: UInt64 = 0
     var isSnapshotting = false
+    /// Snapshots streaming to followers, and arriving from leaders, by peer (`ShardDriver+SnapshotStream`).
+    var outgoingSnapshots: [NodeID: OutgoingSnapshot] = [:]
+    var incomingSnapshots: [NodeID: IncomingSnapshot] = [:]
+    /// The stream each peer last completed here: its pieces arriving again are acknowledged as whole.
+    var completedSnapshots: [NodeID: SnapshotStreamID] = [:]
+    var nextSnapshotStream: UInt64 = 1
     var isTransferring = false
     /// Target shards whose last transfer failed: not tried again before `retryAt` (monotonic), and the
     /// current back-off.

@@ -20,6 +20,10 @@ enum ShardInput: @unchecked Sendable {
     case forwarded(from: NodeID, [ProposalEnvelope])
     /// The node this one forwarded commands to is not the leader.
     case forwardRejected(ForwardRejection)
+    /// A piece of a snapshot from a leader.
+    case snapshotChunk(from: NodeID, SnapshotChunk)
+    /// A follower's acknowledgment of snapshot pieces.
+    case snapshotAck(from: NodeID, SnapshotAck)
     /// A snapshot was encoded and written off the drive thread.
     case snapshotWritten(Snapshot)
     /// Encoding or writing a snapshot failed.

@@ -252,6 +252,10 @@ final class ShardReplica: @unchecked Sendable {
             carryOut(driver.forwarded(envelopes, from: from, now: time))
         case .forwardRejected(let rejection):
             carryOut(driver.forwardRejected(rejection, now: time))
+        case .snapshotChunk(let from, let chunk):
+            carryOut(driver.snapshotChunk(chunk, from: from, now: time))
+        case .snapshotAck(let from, let ack):
+            carryOut(driver.snapshotAck(ack, from: from, now: time))
         case .snapshotWritten(let snapshot):
             do {
                 try storage.adoptLocalSnapshot(snapshot)
@@ -276,11 +280,8 @@ final class ShardReplica: @unchecked Sendable {
     private func carryOut(_ actions: [ShardAction]) {
         for action in actions {
             switch action {
-            case .send(let peer, let frames, let carriesSnapshot):
-                let delivered = send(peer, frames)
-                if !delivered || carriesSnapshot {
-                    carryOut(driver.sent(to: peer, delivered: delivered, carriedSnapshot: carriesSnapshot))
-                }
+            case .send(let peer, let frames):
+                if !send(peer, frames) { carryOut(driver.sent(to: peer, delivered: false)) }
             case .answer(let client, let result):
                 guard case .command(let continuation) = clients.removeValue(forKey: client) else { continue }
                 continuation.resume(returning: result)

@@ -14,6 +14,24 @@ public struct ShardSettings: Sendable, Equatable {
     public var stampAdvanceMaxMilliseconds: Int64 = 10_000
     /// Commands applied between snapshots of the queue engine; default 100,000.
     public var snapshotEntries: UInt64 = 100_000
+    /// Entries kept in the log behind a snapshot, so a follower a little behind catches up from entries
+    /// rather than a whole snapshot; default 10,000. Kept while the node runs (a restart starts after
+    /// its snapshot).
+    public var compactionMarginEntries: UInt64 = 10_000
+    /// A snapshot goes to a follower in pieces of this many bytes; default 1 MiB.
+    public var snapshotChunkBytes = 1 << 20
+    /// Snapshot pieces sent and not yet acknowledged, per follower; default 4 (flow control).
+    public var snapshotChunksInFlight = 4
+    /// With no acknowledgment for this long, the leader sends again from the last acknowledged byte, in
+    /// ms; default 2,000.
+    public var snapshotChunkTimeoutMilliseconds: Int64 = 2_000
+    /// Resends in a row without progress before the leader gives a snapshot up (Raft sends a new one
+    /// once the follower answers again); default 5.
+    public var snapshotStallsMax = 5
+    /// The largest snapshot a follower accepts from a leader, in bytes; default 16 GiB. One per peer is
+    /// assembled at a time, and one left unfinished for `snapshotChunkTimeoutMilliseconds` ×
+    /// `snapshotStallsMax` × 2 is dropped.
+    public var snapshotBytesMax = 16 << 30
     /// Inputs queued for the shard's thread; past this, client requests get ServiceUnavailable, and past
     /// four times this, peer messages are dropped too (Raft resends). Default 65,536.
     public var inboxMax = 65_536

@@ -18,6 +18,9 @@ public struct SimulationReport: Sendable {
     public var duplicateDeliveries = 0
     /// The most peer frames sent in one simulated second.
     public var busiestSecondFrames = 0
+    /// Snapshots installed from a leader, and the pieces of snapshot streams delivered.
+    public var snapshotsInstalled = 0
+    public var snapshotChunksDelivered = 0
     /// A digest of every event, to prove that the same seed runs the same way.
     public var traceDigest: UInt64 = 0
 }

@@ -31,6 +31,8 @@ final class SimulatedNode {
     var diskRandom: SplitMix64
     var restarts = 0
     var repairs = 0
+    /// Snapshots installed from a leader, over every incarnation.
+    var snapshotsInstalled = 0
 
     static let directory = "/shard-0"
     /// Small segments, so logs roll and sealed segments exist to damage.
@@ -138,6 +140,7 @@ final class SimulatedNode {
             }
             // Nothing synced in this Ready (a commit index alone): the power loss waits for the next sync.
             if fault == .powerLossBeforeSync { nextReadyFault = fault }
+            if ready.ready.snapshot != nil { snapshotsInstalled += 1 }
             carryOut(step { $0.persisted(ready, now: time(trueTime)) })
         }
         return true

@@ -38,6 +38,7 @@ struct SimulationWorld {
     var isDraining = false
     var queuesCreated: Set<String> = []
     var busiestSecondFrames = 0
+    var snapshotChunksDelivered = 0
     var traceHandler: ((String) -> Void)?
 
     static let queues = ["dlq", "q", "f.fifo"]
@@ -54,6 +55,12 @@ struct SimulationWorld {
         settings.tickMilliseconds = 100
         settings.proposalTimeoutMilliseconds = 5_000
         settings.snapshotEntries = UInt64(settingsRandom.pick([50, 200, 100_000]))
+        settings.compactionMarginEntries = UInt64(settingsRandom.pick([0, 10, 100]))
+        // Small pieces, so a snapshot of the simulated workload (a few kB to a few hundred kB) streams in
+        // many, through loss, duplication and reordering.
+        settings.snapshotChunkBytes = settingsRandom.pick([512, 4_096, 32_768])
+        settings.snapshotChunksInFlight = settingsRandom.pick([1, 4, 16])
+        settings.snapshotChunkTimeoutMilliseconds = Int64(settingsRandom.pick([300, 2_000]))
         let voters = Set((1...count).map { NodeID($0) })
         for id in 1...count {
             nodes.append(
@@ -108,6 +115,8 @@ struct SimulationWorld {
         report.duplicateDeliveries = history.receivedCount.values.reduce(0) { $0 + max(0, $1 - 1) }
         report.traceDigest = digest
         report.busiestSecondFrames = busiestSecondFrames
+        report.snapshotChunksDelivered = snapshotChunksDelivered
+        report.snapshotsInstalled = nodes.reduce(0) { $0 + $1.snapshotsInstalled }
         return report
     }
 
@@ -185,6 +194,13 @@ struct SimulationWorld {
                 case .forwardRejected:
                     let rejection = try ForwardRejection(decoding: frame.payload, proposer: node.id)
                     carryOut(node.step { $0.forwardRejected(rejection, now: time) }, on: node)
+                case .snapshotChunk:
+                    let chunk = try SnapshotChunk(decoding: frame.payload)
+                    snapshotChunksDelivered += 1
+                    carryOut(node.step { $0.snapshotChunk(chunk, from: delivery.from, now: time) }, on: node)
+                case .snapshotAck:
+                    let ack = try SnapshotAck(decoding: frame.payload)
+                    carryOut(node.step { $0.snapshotAck(ack, from: delivery.from, now: time) }, on: node)
                 default:
                     fail("node \(delivery.from) sent a \(frame.kind) frame the driver never sends")
                 }
@@ -198,12 +214,9 @@ struct SimulationWorld {
     mutating func carryOut(_ actions: [ShardAction], on node: SimulatedNode) {
         for action in actions {
             switch action {
-            case .send(let peer, let frames, let carriesSnapshot):
-                let delivered = network.send(frames, from: node.id, to: peer, now: now, random: &networkRandom)
-                if !delivered || carriesSnapshot {
-                    carryOut(
-                        node.step { $0.sent(to: peer, delivered: delivered, carriedSnapshot: carriesSnapshot) },
-                        on: node)
+            case .send(let peer, let frames):
+                if !network.send(frames, from: node.id, to: peer, now: now, random: &networkRandom) {
+                    carryOut(node.step { $0.sent(to: peer, delivered: false) }, on: node)
                 }
             case .answer(let handle, let result):
                 guard node.clients.remove(handle) != nil else {

@@ -20,6 +20,10 @@ public enum PeerFrameKind: UInt8, Sendable, Equatable, CaseIterable {
     case call = 6
     /// The answer to a `call`.
     case reply = 7
+    /// A piece of a snapshot streamed from a shard's leader to a follower (from protocol 5).
+    case snapshotChunk = 8
+    /// A follower's count of the snapshot bytes it holds, in order (from protocol 5).
+    case snapshotAck = 9
 }
 
 /// One message between two nodes: a kind, the shard it concerns (0 when none) and a payload.
@@ -156,8 +160,9 @@ public struct PeerHello: Equatable, Sendable {
     /// speaks. Nodes of different versions refuse each other: a cluster runs one version at a time.
     /// Version 1 hellos carried no version; 2 added calls between nodes and transfers between shards; 3
     /// carries request identities unique across restarts in proposals, rejections and calls; 4 adds the
-    /// cluster's fixed facts to the hello and a version-2 segment format.
-    public static let currentProtocolVersion: UInt16 = 4
+    /// cluster's fixed facts to the hello and a version-2 segment format; 5 streams snapshots in chunks
+    /// with flow control.
+    public static let currentProtocolVersion: UInt16 = 5
 
     public var nodeID: PeerNodeID
     public var clusterName: String

@@ -26,7 +26,8 @@ public struct PeerTransportConfiguration: Sendable {
     /// What every node must agree on (shard count, replication factor, node set, cluster key), sent in
     /// the hello; a peer that disagrees is refused naming what differs. Default: unknown (agrees).
     public var facts = PeerClusterFacts.unknown
-    /// Longest frame payload accepted, in bytes; default 256 MiB (a whole engine snapshot travels as one).
+    /// Longest frame payload accepted, in bytes; default 256 MiB (snapshots travel in chunks of
+    /// `ShardSettings.snapshotChunkBytes`; a batch of entries is bounded by Raft's message size).
     public var frameBytesMax = 256 << 20
     /// Bytes queued for one peer and not yet written to its socket; past this, frames for it are
     /// dropped (Raft resends) and `send` says so. Default 64 MiB.

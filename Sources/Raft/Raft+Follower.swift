@@ -5,9 +5,14 @@ extension Raft {
             send(Message(kind: .appendResponse, from: 0, to: message.from, index: log.committed))
             return
         }
-        if let lastNew = log.maybeAppend(
+        if let (lastNew, replacedFrom) = log.maybeAppend(
             index: message.index, term: message.logTerm, commit: message.commit, entries: message.entries)
         {
+            if let replacedFrom {
+                // Acknowledgments not yet sent of the entries just replaced would claim entries that never
+                // reach this disk (a leader of an older term could count them toward a commit).
+                outbox.removeAll { $0.kind == .appendResponse && !$0.reject && $0.index >= replacedFrom }
+            }
             send(Message(kind: .appendResponse, from: 0, to: message.from, index: lastNew))
             return
         }

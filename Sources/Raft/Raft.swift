@@ -163,13 +163,17 @@ public struct Raft: Sendable {
         broadcastAppend()
     }
 
-    /// Records the application's snapshot at `snapshot.index` (≤ applied) and drops the entries it covers.
-    public mutating func compact(_ snapshot: Snapshot) {
-        guard snapshot.index > log.snapshotIndex, snapshot.index <= log.applied else { return }
+    /// Records the application's snapshot at `snapshot.index` (≤ applied) and drops the entries it covers,
+    /// except the last `margin` of them: a follower that far behind still catches up from entries, not
+    /// the whole snapshot.
+    public mutating func compact(_ snapshot: Snapshot, keepingEntries margin: UInt64 = 0) {
+        guard snapshot.index > (latestSnapshot?.index ?? log.snapshotIndex), snapshot.index <= log.applied else {
+            return
+        }
         precondition(
             log.term(at: snapshot.index) == snapshot.term,
             "snapshot term \(snapshot.term) at \(snapshot.index) does not match the log")
-        log.compact(through: snapshot.index)
+        log.compact(through: snapshot.index - min(margin, snapshot.index))
         latestSnapshot = snapshot
     }
 

@@ -1,8 +1,9 @@
 /// The replicated log as this node holds it: entries after the latest snapshot, what is committed, what was
 /// handed to the application, and what is not yet persisted.
 ///
-/// Entries live in memory from `snapshotIndex + 1`; the driver bounds memory by taking snapshots and calling
-/// `Raft.compact(_:)`. Invariants: snapshotIndex ≤ applied ≤ committed ≤ lastIndex; persistedIndex ≤ lastIndex.
+/// Entries live in memory from `snapshotIndex + 1`: the compaction point, at the latest snapshot or a
+/// margin of entries before it (`Raft.compact(_:keepingEntries:)`); the driver bounds memory by taking
+/// snapshots and compacting. Invariants: snapshotIndex ≤ applied ≤ committed ≤ lastIndex; persistedIndex ≤ lastIndex.
 struct RaftLog: Sendable, Equatable {
     private(set) var snapshotIndex: UInt64 = 0
     private(set) var snapshotTerm: UInt64 = 0
@@ -69,8 +70,11 @@ struct RaftLog: Sendable, Equatable {
     }
 
     /// Appends a leader's entries after (index, term) if that matches (§5.3); returns the new last index of
-    /// what matched, or nil when the logs do not match there.
-    mutating func maybeAppend(index: UInt64, term: UInt64, commit: UInt64, entries newEntries: [Entry]) -> UInt64? {
+    /// what matched and, when a conflict replaced entries this log held, the first index replaced; nil when
+    /// the logs do not match there.
+    mutating func maybeAppend(index: UInt64, term: UInt64, commit: UInt64, entries newEntries: [Entry]) -> (
+        lastNew: UInt64, replacedFrom: UInt64?
+    )? {
         guard matchTerm(index, term) else { return nil }
         let lastNew = index + UInt64(newEntries.count)
         // Find the first entry that conflicts (or is new); §5.3 step 3 and 4.
@@ -83,13 +87,15 @@ struct RaftLog: Sendable, Equatable {
                 break
             }
         }
+        var replacedFrom: UInt64?
         if position < newEntries.count {
             let first = newEntries[position].index
             precondition(first > committed, "entry \(first) conflicts with committed \(committed)")
+            if first <= lastIndex { replacedFrom = first }
             truncateAndAppend(Array(newEntries[position...]))
         }
         commitTo(min(commit, lastNew))
-        return lastNew
+        return (lastNew, replacedFrom)
     }
 
     /// Appends entries, replacing any from the first one's index on.

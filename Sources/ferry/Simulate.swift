@@ -46,6 +46,7 @@ struct Simulate: AsyncParsableCommand {
         let (nodes, trace) = (nodes, trace)
         var failures: [UInt64] = []
         var totals: [String: Int] = [:]
+        var (snapshots, pieces) = (0, 0)
         // Seeds run `width` at a time; reports print in seed order (every seed is independent).
         var offset: UInt64 = 0
         while offset < UInt64(seeds) {
@@ -62,12 +63,15 @@ struct Simulate: AsyncParsableCommand {
             for report in reports {
                 for (kind, count) in report.faults { totals[kind, default: 0] += count }
                 if report.failure != nil { failures.append(report.seed) }
+                snapshots += report.snapshotsInstalled
+                pieces += report.snapshotChunksDelivered
                 print(report)
             }
             offset = batch.upperBound
         }
         let summary = totals.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         Self.emit("\(seeds) seeds, \(failures.count) failures; faults: \(summary)")
+        Self.emit("snapshots installed from a leader: \(snapshots), streamed in \(pieces) pieces delivered")
         if !failures.isEmpty {
             Self.emit("replay with: ferry simulate --seed S (S in \(failures.map(String.init).joined(separator: " ")))")
             throw ExitCode.failure
@@ -82,7 +86,7 @@ struct Simulate: AsyncParsableCommand {
             Self.emit(failure)
         } else if !quiet {
             Self.emit(
-                "seed \(report.seed): ok (\(report.nodes) nodes, \(report.operations) operations, \(report.acknowledgedSends) sends acknowledged, \(report.duplicateDeliveries) duplicate deliveries, at most \(report.busiestSecondFrames) frames/s; faults: \(faults.isEmpty ? "none" : faults))"
+                "seed \(report.seed): ok (\(report.nodes) nodes, \(report.operations) operations, \(report.acknowledgedSends) sends acknowledged, \(report.duplicateDeliveries) duplicate deliveries, \(report.snapshotsInstalled) snapshots installed, at most \(report.busiestSecondFrames) frames/s; faults: \(faults.isEmpty ? "none" : faults))"
             )
         }
     }

@@ -61,6 +61,9 @@ import Testing
             configuration.shard.tickMilliseconds = 50
             configuration.shard.proposalTimeoutMilliseconds = 5_000
             configuration.shard.snapshotEntries = snapshotEntries
+            // Snapshots travel in many small pieces here; no margin, so a lagging replica needs one.
+            configuration.shard.snapshotChunkBytes = 1_024
+            configuration.shard.compactionMarginEntries = 0
             var peers: [UInt64: PeerAddress] = [:]
             for (peer, port) in ports where peer != id { peers[peer] = PeerAddress(host: "127.0.0.1", port: port) }
             let issued = try ClusterNodeTests.authority.issueNodeCertificate(nodeID: id, hosts: ["127.0.0.1"])

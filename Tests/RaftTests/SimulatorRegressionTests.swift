@@ -55,6 +55,26 @@ import Testing
         }
     }
 
+    /// Found by the simulator (seed 638, once leaders kept a margin of entries behind their snapshots): a
+    /// follower appended an old leader's entries and, before persisting them, a new leader's conflicting
+    /// ones; the Ready still carried its acknowledgment of the replaced entries, claiming entries that never
+    /// reached its disk.
+    @Test func anAcknowledgmentOfEntriesReplacedBeforeTheyWerePersistedIsNotSent() throws {
+        var follower = Raft(
+            configuration: RaftConfiguration(id: 2), membership: Membership(voters: [1, 2, 3]), seed: 5)
+        let old = (1...3).map { Entry(term: 1, index: $0, data: [UInt8($0)]) }
+        follower.step(Message(kind: .append, from: 1, to: 2, term: 1, entries: old))
+        follower.step(
+            Message(
+                kind: .append, from: 3, to: 2, term: 2, logTerm: 1, index: 1,
+                entries: [Entry(term: 2, index: 2, data: [9])]))
+        let ready = follower.ready()
+        #expect(ready.entries.map(\.term) == [1, 2])
+        let acknowledgments = ready.messages.filter { $0.kind == .appendResponse && !$0.reject }
+        #expect(acknowledgments.map(\.to) == [3])
+        #expect(acknowledgments.map(\.index) == [2])
+    }
+
     /// Found by the simulator (seed 1 before the fix): with a full replicate window whose appends were all
     /// lost, heartbeat responses called `sendAppend`, which stayed paused, so the follower never caught up.
     /// Now a heartbeat response frees one in-flight slot.

@@ -1,0 +1,145 @@
+import PeerTransport
+import Placement
+import QueueEngine
+import Raft
+import SegmentLog
+import TestSupport
+
+@testable import Cluster
+
+/// A few shard drivers of one group over real `ShardStorage`s on simulated disks, joined by an in-memory
+/// network the test can cut or make lossy; one clock for all, moved a tick at a time.
+struct GroupHarness {
+    struct Member {
+        let fileSystem: FakeFileSystem
+        var storage: ShardStorage
+        var driver: ShardDriver
+    }
+
+    /// What becomes of a frame on its way.
+    enum Fate { case deliver, drop, duplicate }
+
+    var members: [NodeID: Member] = [:]
+    var inFlight: [(from: NodeID, to: NodeID, frame: PeerFrame)] = []
+    /// Decides each frame's fate; by default every frame arrives once.
+    var network: (NodeID, NodeID, PeerFrame) -> Fate = { _, _, _ in .deliver }
+    /// Every frame sent, for the test to look at.
+    var sent: [(from: NodeID, to: NodeID, frame: PeerFrame)] = []
+    var answers: [ClientHandle: CommandResult] = [:]
+    var nextClient: ClientHandle = 1
+    var monotonic: Int64 = 5_000
+
+    init(voters: [NodeID], settings: ShardSettings) throws {
+        for id in voters {
+            let fileSystem = FakeFileSystem()
+            let storage = ShardStorage(
+                log: try SegmentLog.open(directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions()))
+            var raftConfiguration = RaftConfiguration(id: id)
+            raftConfiguration.electionTicks = 10
+            raftConfiguration.heartbeatTicks = 1
+            let driver = try ShardDriver(
+                shard: ShardID(0), nodeID: id, incarnation: 100 + id, voters: Set(voters),
+                persisted: try storage.load(),
+                engineConfiguration: QueueEngineConfiguration(receiptHandleKey: DriverHarness.key), settings: settings,
+                raftConfiguration: raftConfiguration, seed: id, repair: false, now: Self.time(monotonic))
+            members[id] = Member(fileSystem: fileSystem, storage: storage, driver: driver)
+        }
+    }
+
+    static func time(_ monotonic: Int64) -> ShardTime {
+        ShardTime(monotonicMilliseconds: monotonic, wallMilliseconds: 1_700_000_000_000 + monotonic)
+    }
+
+    var now: ShardTime { Self.time(monotonic) }
+
+    var leader: NodeID? { members.keys.sorted().first { members[$0]!.driver.raft.role == .leader } }
+
+    /// Submits a command to `id`; returns the client handle its answer will carry.
+    @discardableResult
+    mutating func submit(_ command: Command, to id: NodeID) -> ClientHandle {
+        defer { nextClient += 1 }
+        let actions = members[id]!.driver.clientCommand(command, client: nextClient, now: now)
+        carryOut(actions, on: id)
+        return nextClient
+    }
+
+    /// One tick of every member, then frames delivered and Readies persisted until nothing moves.
+    mutating func tick() throws {
+        monotonic += 100
+        for id in members.keys.sorted() { carryOut(members[id]!.driver.tick(now: now), on: id) }
+        try settle()
+    }
+
+    mutating func settle() throws {
+        for _ in 0..<10_000 {
+            for id in members.keys.sorted() {
+                carryOut(members[id]!.driver.inputsDrained(now: now), on: id)
+                while let ready = members[id]!.driver.takeReady() {
+                    carryOut(ready.sendsBeforePersisting, on: id)
+                    try members[id]!.storage.persist(ready)
+                    carryOut(members[id]!.driver.persisted(ready, now: now), on: id)
+                }
+            }
+            guard !inFlight.isEmpty else { return }
+            let frames = inFlight
+            inFlight = []
+            for (from, to, frame) in frames { try deliver(frame, from: from, to: to) }
+        }
+        preconditionFailure("the group never settled")
+    }
+
+    mutating func deliver(_ frame: PeerFrame, from: NodeID, to: NodeID) throws {
+        let time = now
+        let actions: [ShardAction]
+        switch frame.kind {
+        case .raft: actions = members[to]!.driver.peerMessage(try RaftWireCodec.decodeMessage(frame.payload))
+        case .forward:
+            actions = members[to]!.driver.forwarded(
+                try ProposalEnvelope.decodeBatch(frame.payload), from: from, now: time)
+        case .forwardRejected:
+            actions = members[to]!.driver.forwardRejected(
+                try ForwardRejection(decoding: frame.payload, proposer: to), now: time)
+        case .snapshotChunk:
+            let chunk = try SnapshotChunk(decoding: frame.payload)
+            actions = members[to]!.driver.snapshotChunk(chunk, from: from, now: time)
+        case .snapshotAck:
+            actions = members[to]!.driver.snapshotAck(try SnapshotAck(decoding: frame.payload), from: from, now: time)
+        default: preconditionFailure("a driver sent a \(frame.kind) frame")
+        }
+        carryOut(actions, on: to)
+    }
+
+    mutating func carryOut(_ actions: [ShardAction], on id: NodeID) {
+        for action in actions {
+            switch action {
+            case .send(let peer, let frames):
+                for frame in frames {
+                    sent.append((id, peer, frame))
+                    switch network(id, peer, frame) {
+                    case .deliver: inFlight.append((id, peer, frame))
+                    case .drop: break
+                    case .duplicate: inFlight += [(id, peer, frame), (id, peer, frame)]
+                    }
+                }
+            case .answer(let client, let result):
+                precondition(answers[client] == nil, "client \(client) answered twice")
+                answers[client] = result
+            case .startSnapshot(let job):
+                let member = members[id]!
+                let snapshot = job.encode()
+                do {
+                    try ShardStorage.writeSnapshot(
+                        snapshot, directory: member.storage.log.directory, fileSystem: member.fileSystem,
+                        compress: true)
+                    try member.storage.adoptLocalSnapshot(snapshot)
+                    carryOut(members[id]!.driver.snapshotWritten(snapshot), on: id)
+                } catch {
+                    carryOut(members[id]!.driver.snapshotFailed("\(error)"), on: id)
+                }
+            case .fatal(let reason): preconditionFailure(reason)
+            case .repairFinished: try? members[id]!.storage.repairFinished()
+            case .serveRead, .failRead, .startTransfer, .log: break
+            }
+        }
+    }
+}
