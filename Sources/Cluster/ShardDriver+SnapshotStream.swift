@@ -6,21 +6,24 @@ import Raft
 
 /// Snapshots of any size reach a lagging follower: Raft's snapshot message is encoded once and streamed
 /// in pieces of `ShardSettings.snapshotChunkBytes`, at most `snapshotChunksInFlight` unacknowledged. The
-/// follower takes pieces only in order and acknowledges how many bytes it holds; the leader goes back to
-/// that point when acknowledgments stop for `snapshotChunkTimeoutMilliseconds`, and after
-/// `snapshotStallsMax` such resends reports the snapshot failed (Raft sends it again once the follower
-/// answers). The follower steps the whole message into Raft when its last byte arrives; the leader
-/// reports the snapshot sent when that last byte is acknowledged.
+/// follower acknowledges how many bytes it holds from the start (pieces that arrive ahead of a gap wait,
+/// a bounded few); the leader goes back to that point when acknowledgments stop for
+/// `snapshotChunkTimeoutMilliseconds`, and after `snapshotStallsMax` such resends reports the snapshot
+/// failed (Raft sends it again once the follower answers). While a stream to a follower is under way in
+/// this term, Raft's request to send that follower a snapshot again does not restart it. The follower
+/// steps the whole message into Raft when its last byte arrives; the leader reports the snapshot sent
+/// when that last byte is acknowledged.
 extension ShardDriver {
     // MARK: The leader's side
 
     /// Starts streaming Raft's snapshot message to its follower, replacing any stream to it; returns the
     /// first pieces to send.
     mutating func startSnapshotStream(_ message: Message) -> [PeerFrame] {
+        if let current = outgoingSnapshots[message.to], current.term == message.term { return [] }
         let stream = SnapshotStreamID(incarnation: incarnation, number: nextSnapshotStream)
         nextSnapshotStream += 1
         let bytes = RaftWireCodec.encode(message)
-        outgoingSnapshots[message.to] = OutgoingSnapshot(stream: stream, bytes: bytes)
+        outgoingSnapshots[message.to] = OutgoingSnapshot(stream: stream, term: message.term, bytes: bytes)
         actions.append(
             .log(
                 .info,
@@ -135,15 +138,11 @@ extension ShardDriver {
         if let current = incomingSnapshots[peer], current.stream == chunk.stream {
             incoming = current
         } else {
-            // Only the start of a stream begins one, and an older stream of the same leader run never
-            // replaces a newer one.
+            // A new stream replaces an unfinished one, except that an older stream of the same leader run
+            // never replaces a newer one. Its first piece to arrive need not be its start.
             if let current = incomingSnapshots[peer], current.stream.incarnation == chunk.stream.incarnation,
                 current.stream.number > chunk.stream.number
             {
-                return takeActions()
-            }
-            guard chunk.offset == 0 else {
-                acknowledge(chunk.stream, received: 0, to: peer)
                 return takeActions()
             }
             var bytes = ByteBuffer()
@@ -151,9 +150,19 @@ extension ShardDriver {
             incoming = IncomingSnapshot(
                 stream: chunk.stream, total: Int(chunk.total), bytes: bytes, lastChunkMilliseconds: 0)
         }
-        if chunk.offset == UInt64(incoming.bytes.readableBytes), chunk.total == UInt64(incoming.total) {
-            incoming.bytes.writeImmutableBuffer(chunk.bytes)
+        if chunk.total == UInt64(incoming.total), chunk.offset >= UInt64(incoming.bytes.readableBytes) {
             incoming.lastChunkMilliseconds = now.monotonicMilliseconds
+            if chunk.offset > UInt64(incoming.bytes.readableBytes) {
+                // Ahead of a gap: kept for when the gap fills, a bounded few.
+                if incoming.ahead.count < IncomingSnapshot.aheadMax { incoming.ahead[Int(chunk.offset)] = chunk.bytes }
+            } else {
+                incoming.bytes.writeImmutableBuffer(chunk.bytes)
+            }
+            while let next = incoming.ahead.removeValue(forKey: incoming.bytes.readableBytes) {
+                incoming.bytes.writeImmutableBuffer(next)
+            }
+            // Pieces the stream has now passed (a resend may have cut them differently) are dropped.
+            incoming.ahead = incoming.ahead.filter { $0.key > incoming.bytes.readableBytes }
         }
         let received = incoming.bytes.readableBytes
         acknowledge(chunk.stream, received: UInt64(received), to: peer)

@@ -91,6 +91,8 @@ package struct SnapshotAck: Equatable, Sendable {
 /// A snapshot on its way to one follower (the leader's side).
 struct OutgoingSnapshot {
     var stream: SnapshotStreamID
+    /// The leader's term when Raft asked for it.
+    var term: UInt64
     /// The encoded Raft snapshot message.
     var bytes: ByteBuffer
     /// Bytes the follower said it holds.
@@ -108,6 +110,11 @@ struct IncomingSnapshot {
     var stream: SnapshotStreamID
     var total: Int
     var bytes: ByteBuffer
+    /// Pieces that arrived ahead of a gap, by offset.
+    var ahead: [Int: ByteBuffer] = [:]
     /// Monotonic ms.
     var lastChunkMilliseconds: Int64
+
+    /// Pieces kept ahead of a gap, at most.
+    static let aheadMax = 64
 }

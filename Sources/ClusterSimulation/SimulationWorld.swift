@@ -55,11 +55,11 @@ struct SimulationWorld {
         settings.tickMilliseconds = 100
         settings.proposalTimeoutMilliseconds = 5_000
         settings.snapshotEntries = UInt64(settingsRandom.pick([50, 200, 100_000]))
-        settings.compactionMarginEntries = UInt64(settingsRandom.pick([0, 10, 100]))
+        settings.compactionMarginEntries = UInt64(settingsRandom.pick([0, 50, 500]))
         // Small pieces, so a snapshot of the simulated workload (a few kB to a few hundred kB) streams in
         // many, through loss, duplication and reordering.
-        settings.snapshotChunkBytes = settingsRandom.pick([512, 4_096, 32_768])
-        settings.snapshotChunksInFlight = settingsRandom.pick([1, 4, 16])
+        settings.snapshotChunkBytes = settingsRandom.pick([2_048, 8_192, 32_768])
+        settings.snapshotChunksInFlight = settingsRandom.pick([2, 4, 8])
         settings.snapshotChunkTimeoutMilliseconds = Int64(settingsRandom.pick([300, 2_000]))
         let voters = Set((1...count).map { NodeID($0) })
         for id in 1...count {

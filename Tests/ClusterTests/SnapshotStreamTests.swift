@@ -110,6 +110,30 @@ import Testing
         #expect(!group.sent.contains { $0.frame.kind == .snapshotChunk })
     }
 
+    @Test func piecesThatArriveAheadOfAGapWaitForIt() throws {
+        var group = try GroupHarness(voters: [1, 2, 3], settings: Self.settings())
+        let message = Message(
+            kind: .snapshot, from: 1, to: 2, term: 1,
+            snapshot: Snapshot(index: 5, term: 1, membership: Membership(voters: [1, 2, 3]), data: [1, 2, 3]))
+        let bytes = RaftWireCodec.encode(message)
+        let stream = SnapshotStreamID(incarnation: 9, number: 1)
+        let third = bytes.readableBytes / 3
+        let pieces = [0, third, 2 * third].enumerated().map { index, offset in
+            SnapshotChunk(
+                stream: stream, total: UInt64(bytes.readableBytes), offset: UInt64(offset),
+                bytes: bytes.getSlice(at: offset, length: index == 2 ? bytes.readableBytes - offset : third)!)
+        }
+        var acknowledged: [UInt64] = []
+        for piece in [pieces[2], pieces[1], pieces[0]] {
+            for action in group.members[2]!.driver.snapshotChunk(piece, from: 1, now: group.now) {
+                guard case .send(1, let frames) = action else { continue }
+                acknowledged += try frames.map { try SnapshotAck(decoding: $0.payload).received }
+            }
+        }
+        #expect(acknowledged == [0, 0, UInt64(bytes.readableBytes)])
+        #expect(group.members[2]!.driver.raft.term == 1, "the whole message was stepped into Raft")
+    }
+
     @Test func piecesAndAcknowledgmentsRoundTripAndRejectWhatDoesNotFit() throws {
         let stream = SnapshotStreamID(incarnation: 7, number: 2)
         let chunk = SnapshotChunk(stream: stream, total: 10, offset: 4, bytes: ByteBuffer(bytes: [1, 2, 3]))
