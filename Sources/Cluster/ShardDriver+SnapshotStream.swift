@@ -10,7 +10,8 @@ import Raft
 /// a bounded few); the leader goes back to that point when acknowledgments stop for
 /// `snapshotChunkTimeoutMilliseconds`, and after `snapshotStallsMax` such resends reports the snapshot
 /// failed (Raft sends it again once the follower answers). While a stream to a follower is under way in
-/// this term, Raft's request to send that follower a snapshot again does not restart it. The follower
+/// this term, Raft's request to send that follower a snapshot again does not restart it, and the log
+/// keeps every entry after the streaming snapshot (see `snapshotWritten`). The follower
 /// steps the whole message into Raft when its last byte arrives; the leader reports the snapshot sent
 /// when that last byte is acknowledged.
 extension ShardDriver {
@@ -23,7 +24,8 @@ extension ShardDriver {
         let stream = SnapshotStreamID(incarnation: incarnation, number: nextSnapshotStream)
         nextSnapshotStream += 1
         let bytes = RaftWireCodec.encode(message)
-        outgoingSnapshots[message.to] = OutgoingSnapshot(stream: stream, term: message.term, bytes: bytes)
+        outgoingSnapshots[message.to] = OutgoingSnapshot(
+            stream: stream, term: message.term, snapshotIndex: message.snapshot?.index ?? 0, bytes: bytes)
         actions.append(
             .log(
                 .info,

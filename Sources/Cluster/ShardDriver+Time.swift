@@ -131,10 +131,17 @@ extension ShardDriver {
                     index: appliedIndex, term: term, membership: raft.membership, engine: engine, applied: applied)))
     }
 
-    /// The shell wrote the snapshot and adopted it in the log: Raft drops the entries it covers.
+    /// The shell wrote the snapshot and adopted it in the log: Raft drops the entries it covers, but keeps
+    /// the compaction margin, and every entry after a snapshot still streaming to a follower (the
+    /// follower needs them once it installs that one; without them a follower whose stream takes longer
+    /// than the leader takes to snapshot again would need a new snapshot forever).
     package mutating func snapshotWritten(_ snapshot: Snapshot) -> [ShardAction] {
         isSnapshotting = false
-        raft.compact(snapshot, keepingEntries: settings.compactionMarginEntries)
+        var margin = settings.compactionMarginEntries
+        if let streaming = outgoingSnapshots.values.map(\.snapshotIndex).min(), streaming < snapshot.index {
+            margin = max(margin, snapshot.index - streaming)
+        }
+        raft.compact(snapshot, keepingEntries: margin)
         snapshotIndex = max(snapshotIndex, snapshot.index)
         actions.append(.log(.info, "\(shard): snapshot at \(snapshot.index), \(snapshot.data.count) bytes"))
         return takeActions()

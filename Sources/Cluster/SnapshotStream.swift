@@ -93,6 +93,8 @@ struct OutgoingSnapshot {
     var stream: SnapshotStreamID
     /// The leader's term when Raft asked for it.
     var term: UInt64
+    /// The index the snapshot covers: the leader keeps the entries after it while it streams.
+    var snapshotIndex: UInt64
     /// The encoded Raft snapshot message.
     var bytes: ByteBuffer
     /// Bytes the follower said it holds.

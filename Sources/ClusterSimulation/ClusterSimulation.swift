@@ -21,12 +21,16 @@ public struct SimulationReport: Sendable {
     /// Snapshots installed from a leader, and the pieces of snapshot streams delivered.
     public var snapshotsInstalled = 0
     public var snapshotChunksDelivered = 0
+    /// Shards the nodes served, and moves of messages between them that completed.
+    public var shards = 1
+    public var transfers = 0
     /// A digest of every event, to prove that the same seed runs the same way.
     public var traceDigest: UInt64 = 0
 }
 
-/// The seeded whole-cluster simulator (`ferry simulate`): several nodes' real shard drivers, real
-/// `ShardStorage` on simulated disks and real `QueueEngine`s, driven by one seed through a simulated
+/// The seeded whole-cluster simulator (`ferry simulate`): several nodes' real shard drivers (one or two
+/// shards; with two, dead-letter redrive moves messages between them), real `ShardStorage` on simulated
+/// disks and real `QueueEngine`s, driven by one seed through a simulated
 /// network and clocks, with clients issuing SQS commands and faults injected (message loss, delay,
 /// duplication and reordering; partitions, symmetric, one-way and flapping; crashes, also in the middle
 /// of persisting, and restarts; power loss with torn tails; a bit flip or truncation in a minority's

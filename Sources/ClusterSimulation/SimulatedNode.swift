@@ -6,16 +6,19 @@ import Raft
 import SegmentLog
 import TestSupport
 
-/// One node of the simulated cluster: the real `ShardDriver` over the real `ShardStorage` on its own
-/// simulated disk, with its own clocks. The simulator carries out the driver's actions here, as the
-/// production shell does on its thread.
+/// One node of the simulated cluster: a real `ShardDriver` per shard, each over a real `ShardStorage` on
+/// the node's own simulated disk, with the node's clocks. The simulator carries out the drivers' actions
+/// here, as the production shell does on each shard's thread. A crash or power loss takes every shard of
+/// the node down at once.
 final class SimulatedNode {
     let id: NodeID
     let voters: Set<NodeID>
     let fileSystem = FakeFileSystem()
     let settings: ShardSettings
-    private(set) var storage: ShardStorage?
-    private(set) var driver: ShardDriver?
+    let shardCount: Int
+    /// By shard; empty while the node is down.
+    private(set) var storages: [ShardStorage] = []
+    private(set) var drivers: [ShardDriver] = []
     /// Client requests this incarnation took, by handle (the simulator's operation id).
     var clients: Set<ClientHandle> = []
     /// This node's monotonic clock is the true time plus this; its wall clock adds `wallOffset`.
@@ -34,15 +37,16 @@ final class SimulatedNode {
     /// Snapshots installed from a leader, over every incarnation.
     var snapshotsInstalled = 0
 
-    static let directory = "/shard-0"
+    static func directory(_ shard: Int) -> String { "/shard-\(shard)" }
     /// Small segments, so logs roll and sealed segments exist to damage.
     static let segmentBytesMax = 16 << 10
     static let receiptHandleKey = [UInt8](repeating: 5, count: 32)
 
     init(
-        id: NodeID, voters: Set<NodeID>, settings: ShardSettings, monotonicOffset: Int64, wallOffset: Int64,
-        diskSeed: UInt64, clockRatePermille: Int64
+        id: NodeID, voters: Set<NodeID>, settings: ShardSettings, shardCount: Int, monotonicOffset: Int64,
+        wallOffset: Int64, diskSeed: UInt64, clockRatePermille: Int64
     ) {
+        self.shardCount = shardCount
         self.clockRatePermille = clockRatePermille
         self.id = id
         self.diskRandom = SplitMix64(seed: diskSeed)
@@ -52,12 +56,14 @@ final class SimulatedNode {
         self.wallOffset = wallOffset
     }
 
-    var isUp: Bool { driver != nil }
+    var isUp: Bool { !drivers.isEmpty }
+    var shards: Range<Int> { 0..<shardCount }
+    var isRepairing: Bool { drivers.contains { $0.raft.isRepairing } }
 
     /// Set when its log is damaged; it counts as damaged until it is up and has finished repairing.
     var awaitsRepair = false
     var isDamaged: Bool {
-        if awaitsRepair, let driver, !driver.raft.isRepairing { awaitsRepair = false }
+        if awaitsRepair, isUp, !isRepairing { awaitsRepair = false }
         return awaitsRepair
     }
 
@@ -68,33 +74,39 @@ final class SimulatedNode {
         )
     }
 
-    /// Opens the log (salvaging a damaged one and repairing from peers, as `ClusterNode` does) and starts
-    /// a driver with a new incarnation.
+    /// Opens each shard's log (salvaging a damaged one and repairing from peers, as `ClusterNode` does) and
+    /// starts its driver with a new incarnation.
     func start(trueTime: Int64, incarnation: UInt64, seed: UInt64) throws {
         var options = SegmentLogOptions()
         options.syncPolicy = .always
         options.segmentBytesMax = Self.segmentBytesMax
-        let opened = try ShardStorage.open(
-            directory: Self.directory, fileSystem: fileSystem, options: options, peersCanRepair: true)
-        if opened.damage != nil { repairs += 1 }
-        let storage = opened.storage
-        var raftConfiguration = RaftConfiguration(id: id)
-        raftConfiguration.electionTicks = 10
-        raftConfiguration.heartbeatTicks = 1
-        driver = try ShardDriver(
-            shard: ShardID(0), nodeID: id, incarnation: incarnation, voters: voters, persisted: try storage.load(),
-            engineConfiguration: QueueEngineConfiguration(receiptHandleKey: Self.receiptHandleKey),
-            settings: settings, raftConfiguration: raftConfiguration, seed: seed, repair: opened.repair,
-            now: time(trueTime))
-        self.storage = storage
+        var storages: [ShardStorage] = []
+        var drivers: [ShardDriver] = []
+        for shard in shards {
+            let opened = try ShardStorage.open(
+                directory: Self.directory(shard), fileSystem: fileSystem, options: options, peersCanRepair: true)
+            if opened.damage != nil { repairs += 1 }
+            var raftConfiguration = RaftConfiguration(id: id)
+            raftConfiguration.electionTicks = 10
+            raftConfiguration.heartbeatTicks = 1
+            drivers.append(
+                try ShardDriver(
+                    shard: ShardID(UInt32(shard)), nodeID: id, incarnation: incarnation, voters: voters,
+                    persisted: try opened.storage.load(),
+                    engineConfiguration: QueueEngineConfiguration(
+                        shardId: UInt32(shard), receiptHandleKey: Self.receiptHandleKey, shardCount: shardCount),
+                    settings: settings, raftConfiguration: raftConfiguration, seed: seed &+ UInt64(shard),
+                    repair: opened.repair, now: time(trueTime)))
+            storages.append(opened.storage)
+        }
+        (self.storages, self.drivers) = (storages, drivers)
         nextTickAt = trueTime + Int64(settings.tickMilliseconds)
     }
 
-    /// A process crash: the driver and what it held are gone; written bytes stay (page cache).
+    /// A process crash: the drivers and what they held are gone; written bytes stay (page cache).
     func crash() {
-        storage?.log.close()
-        storage = nil
-        driver = nil
+        for storage in storages { storage.log.close() }
+        (storages, drivers) = ([], [])
         clients = []
         fileSystem.restart()
     }
@@ -102,24 +114,32 @@ final class SimulatedNode {
     /// A power loss: only synced bytes survive, and of each file's unsynced tail a random part, its
     /// sectors kept or zeroed in any order.
     func powerLoss() {
-        storage?.log.close()
-        storage = nil
-        driver = nil
+        for storage in storages { storage.log.close() }
+        (storages, drivers) = ([], [])
         clients = []
         fileSystem.powerLoss(scramblingUnsyncedWith: &diskRandom)
     }
 
-    /// Runs an event against the driver and returns its actions (none when the node is down).
-    func step(_ event: (inout ShardDriver) -> [ShardAction]) -> [ShardAction] {
-        guard driver != nil else { return [] }
-        return event(&driver!)
+    /// Runs an event against a shard's driver and returns its actions (none when the node is down).
+    func step(_ shard: Int, _ event: (inout ShardDriver) -> [ShardAction]) -> [ShardAction] {
+        guard shard < drivers.count else { return [] }
+        return event(&drivers[shard])
     }
 
-    /// The persist-and-send loop of the shell. Returns the actions to carry out, or nil if the node crashed
-    /// (an injected crash, or a failed disk).
-    func drainReady(trueTime: Int64, carryOut: ([ShardAction]) -> Void) -> Bool {
-        carryOut(step { $0.inputsDrained(now: time(trueTime)) })
-        while driver != nil, let ready = driver!.takeReady() {
+    func storage(_ shard: Int) -> ShardStorage? { shard < storages.count ? storages[shard] : nil }
+
+    /// The persist-and-send loop of the shell, shard by shard. Returns false if the node crashed (an
+    /// injected crash, or a failed disk).
+    func drainReady(trueTime: Int64, carryOut: (Int, [ShardAction]) -> Void) -> Bool {
+        for shard in shards where isUp {
+            guard drainReady(shard, trueTime: trueTime, carryOut: { carryOut(shard, $0) }) else { return false }
+        }
+        return true
+    }
+
+    private func drainReady(_ shard: Int, trueTime: Int64, carryOut: ([ShardAction]) -> Void) -> Bool {
+        carryOut(step(shard) { $0.inputsDrained(now: time(trueTime)) })
+        while shard < drivers.count, let ready = drivers[shard].takeReady() {
             carryOut(ready.sendsBeforePersisting)
             let fault = nextReadyFault
             nextReadyFault = nil
@@ -129,7 +149,7 @@ final class SimulatedNode {
             }
             if fault == .powerLossBeforeSync { fileSystem.crashAtNextSync(pathContains: ".log") }
             do {
-                try storage!.persist(ready)
+                try storages[shard].persist(ready)
             } catch {
                 if fault == .powerLossBeforeSync { powerLoss() } else { crash() }
                 return false
@@ -141,25 +161,25 @@ final class SimulatedNode {
             // Nothing synced in this Ready (a commit index alone): the power loss waits for the next sync.
             if fault == .powerLossBeforeSync { nextReadyFault = fault }
             if ready.ready.snapshot != nil { snapshotsInstalled += 1 }
-            carryOut(step { $0.persisted(ready, now: time(trueTime)) })
+            carryOut(step(shard) { $0.persisted(ready, now: time(trueTime)) })
         }
         return true
     }
 
     /// Takes a snapshot inline (the production shell does it on another thread).
-    func takeSnapshot(_ job: SnapshotJob) -> [ShardAction] {
-        guard let storage else { return [] }
+    func takeSnapshot(_ job: SnapshotJob, shard: Int) -> [ShardAction] {
+        guard let storage = storage(shard) else { return [] }
         let snapshot = job.encode()
         do {
             try ShardStorage.writeSnapshot(
-                snapshot, directory: Self.directory, fileSystem: fileSystem, compress: true)
+                snapshot, directory: Self.directory(shard), fileSystem: fileSystem, compress: true)
             try storage.adoptLocalSnapshot(snapshot)
-            return step { $0.snapshotWritten(snapshot) }
+            return step(shard) { $0.snapshotWritten(snapshot) }
         } catch {
-            return step { $0.snapshotFailed("\(error)") }
+            return step(shard) { $0.snapshotFailed("\(error)") }
         }
     }
 
-    /// The files of this node's log, sorted (segments and snapshots).
-    var logFiles: [String] { fileSystem.paths.filter { $0.hasPrefix(Self.directory + "/") } }
+    /// The files of this node's logs, sorted (segments and snapshots of every shard).
+    var logFiles: [String] { fileSystem.paths.filter { $0.hasPrefix("/shard-") } }
 }

@@ -52,26 +52,31 @@ extension SimulationWorld {
         }
     }
 
-    /// Replicas at the same applied index hold identical engine state and applied-request tables.
+    /// Replicas of a shard at the same applied index hold identical engine state and applied-request tables.
     mutating func checkReplicasAgree() {
-        var byIndex: [UInt64: (node: NodeID, engine: [UInt8], applied: AppliedRequests)] = [:]
-        for node in nodes where node.isUp {
-            let driver = node.driver!
-            let index = driver.raft.appliedIndex
-            let engine = driver.engine.snapshot()
-            if let other = byIndex[index] {
-                guard other.engine == engine, other.applied == driver.applied else {
-                    return fail("replicas \(other.node) and \(node.id) differ at applied index \(index)")
+        for shard in 0..<shardCount {
+            var byIndex: [UInt64: (node: NodeID, engine: [UInt8], applied: AppliedRequests)] = [:]
+            for node in nodes where node.isUp {
+                let driver = node.drivers[shard]
+                let index = driver.raft.appliedIndex
+                let engine = driver.engine.snapshot()
+                if let other = byIndex[index] {
+                    guard other.engine == engine, other.applied == driver.applied else {
+                        return fail(
+                            "replicas \(other.node) and \(node.id) of shard \(shard) differ at applied index \(index)")
+                    }
+                } else {
+                    byIndex[index] = (node.id, engine, driver.applied)
                 }
-            } else {
-                byIndex[index] = (node.id, engine, driver.applied)
             }
         }
     }
 
-    /// Every node is up and has applied the same index.
+    /// Every node is up and, shard by shard, has applied the same index.
     var replicasConverged: Bool {
-        nodes.allSatisfy(\.isUp) && Set(nodes.map { $0.driver!.raft.appliedIndex }).count == 1
+        nodes.allSatisfy(\.isUp)
+            && (0..<shardCount).allSatisfy { shard in Set(nodes.map { $0.drivers[shard].raft.appliedIndex }).count == 1
+            }
     }
 
     /// At the end: every acknowledged send was received; the last acknowledged attribute change stands
@@ -82,9 +87,9 @@ extension SimulationWorld {
             return fail("lost: \(body), acknowledged on \(sent.queue) at \(sent.at) ms, was never received")
         }
         if let last = history.attributeChanges.lastIndex(where: { $0.okAt != nil }),
-            let leader = nodes.first(where: { $0.isUp && $0.driver!.raft.role == .leader })
+            let leader = leader(of: shard(of: "q"))
         {
-            let value = try? leader.driver!.engine.queueAttributes("q", names: ["MaximumMessageSize"])[
+            let value = try? leader.engine.queueAttributes("q", names: ["MaximumMessageSize"])[
                 "MaximumMessageSize"]
             // Allowed: the last acknowledged value, or one whose change did not finish before that one began
             // (concurrent, later, or of unknown outcome). A value acknowledged before it began is a revert.
@@ -97,15 +102,15 @@ extension SimulationWorld {
             }
         }
         guard replicasConverged else {
-            let indexes = Set(nodes.filter(\.isUp).map { $0.driver!.raft.appliedIndex })
             let states = nodes.map { node in
-                guard let raft = node.driver?.raft else { return "node \(node.id) down" }
-                return
-                    "node \(node.id) \(raft.role) term \(raft.term) commit \(raft.commitIndex) applied \(raft.appliedIndex) last \(raft.lastIndex)"
+                guard node.isUp else { return "node \(node.id) down" }
+                return node.drivers.enumerated().map { shard, driver in
+                    let raft = driver.raft
+                    return
+                        "node \(node.id) shard \(shard) \(raft.role) term \(raft.term) commit \(raft.commitIndex) applied \(raft.appliedIndex) last \(raft.lastIndex)"
+                }.joined(separator: "; ")
             }
-            return fail(
-                "liveness: after healing, replicas stand at applied indexes \(indexes.sorted()) (\(states.joined(separator: "; ")))"
-            )
+            return fail("liveness: after healing, replicas have not converged (\(states.joined(separator: "; ")))")
         }
         checkReplicasAgree()
     }

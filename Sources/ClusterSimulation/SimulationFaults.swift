@@ -61,7 +61,7 @@ extension SimulationWorld {
                 faults.injected["crash mid-persist", default: 0] += 1
                 record("node \(node.id) will crash in its next persist (\(fault))")
             } else {
-                if node.driver?.raft.isRepairing == true { faults.injected["crash during repair", default: 0] += 1 }
+                if node.isRepairing { faults.injected["crash during repair", default: 0] += 1 }
                 node.crash()
                 faults.injected["crash", default: 0] += 1
                 crashed(node, reason: "kill -9")

@@ -108,14 +108,16 @@ extension SimulationWorld {
         } else if let body, !body.hasPrefix("attribute:") {
             history.sentBodies[queue, default: []].insert(body)
         }
-        carryOut(node.step { $0.clientCommand(command, client: id, now: node.time(now)) }, on: node)
+        let shard = shard(of: queue)
+        carryOut(node.step(shard) { $0.clientCommand(command, client: id, now: node.time(now)) }, on: node, shard)
     }
 
     mutating func submit(receive request: ReceiveMessageRequest, waitSeconds: Int, on node: SimulatedNode) {
         let id = begin(command: "receiveMessages", queue: request.queueName, body: nil, node: node)
+        let shard = shard(of: request.queueName)
         carryOut(
-            node.step { $0.clientReceive(request, waitSeconds: waitSeconds, client: id, now: node.time(now)) },
-            on: node)
+            node.step(shard) { $0.clientReceive(request, waitSeconds: waitSeconds, client: id, now: node.time(now)) },
+            on: node, shard)
     }
 
     mutating func begin(command: String, queue: String, body: String?, node: SimulatedNode) -> UInt64 {
@@ -185,12 +187,21 @@ extension SimulationWorld {
         record("op \(id) ok")
     }
 
-    /// The drain is over once every acknowledged send was received and no queue holds a message.
+    /// The drain is over once every acknowledged send was received and no queue of any shard holds a
+    /// message, nor any outbox one on its way to another shard.
     var isDrained: Bool {
         guard queuesCreated.count == Self.queues.count,
-            history.acknowledged.keys.allSatisfy({ history.receivedCount[$0, default: 0] > 0 })
+            history.acknowledged.keys.allSatisfy({ history.receivedCount[$0, default: 0] > 0 }),
+            history.receipts.isEmpty
         else { return false }
-        guard let leader = nodes.first(where: { $0.isUp && $0.driver!.raft.role == .leader }) else { return false }
-        return leader.driver!.engine.messageCount == 0 && history.receipts.isEmpty
+        return (0..<shardCount).allSatisfy { shard in
+            guard let leader = leader(of: shard) else { return false }
+            return leader.engine.messageCount == 0 && leader.engine.outboxCount == 0
+        }
+    }
+
+    /// The driver of `shard` on the node that leads it, if one does.
+    func leader(of shard: Int) -> ShardDriver? {
+        nodes.lazy.filter(\.isUp).map { $0.drivers[shard] }.first { $0.raft.role == .leader }
     }
 }

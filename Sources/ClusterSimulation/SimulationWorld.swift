@@ -39,6 +39,12 @@ struct SimulationWorld {
     var queuesCreated: Set<String> = []
     var busiestSecondFrames = 0
     var snapshotChunksDelivered = 0
+    /// How many shards the nodes serve (each node holds a replica of each): with two, the dead-letter
+    /// queue lives in the other shard from its source, and redrive moves messages between shards.
+    let shardCount: Int
+    /// Moves of outbox messages between shards under way, by the operation id of their current step.
+    var transfers: [UInt64: Transfer] = [:]
+    var transfersCompleted = 0
     var traceHandler: ((String) -> Void)?
 
     static let queues = ["dlq", "q", "f.fifo"]
@@ -51,6 +57,7 @@ struct SimulationWorld {
         networkRandom = SimulationRandom(seed: seed, stream: 4)
         identityRandom = SimulationRandom(seed: seed, stream: 5)
         let count = nodeCount ?? settingsRandom.int(3...5)
+        shardCount = settingsRandom.pick([1, 2])
         var settings = ShardSettings()
         settings.tickMilliseconds = 100
         settings.proposalTimeoutMilliseconds = 5_000
@@ -65,7 +72,7 @@ struct SimulationWorld {
         for id in 1...count {
             nodes.append(
                 SimulatedNode(
-                    id: NodeID(id), voters: voters, settings: settings,
+                    id: NodeID(id), voters: voters, settings: settings, shardCount: shardCount,
                     monotonicOffset: Int64(settingsRandom.int(0...1_000_000)),
                     wallOffset: Int64(settingsRandom.int(-2_000...2_000)), diskSeed: settingsRandom.next(),
                     clockRatePermille: settingsRandom.chance(0.5) ? 1_000 : Int64(settingsRandom.int(990...1_010))))
@@ -117,6 +124,8 @@ struct SimulationWorld {
         report.busiestSecondFrames = busiestSecondFrames
         report.snapshotChunksDelivered = snapshotChunksDelivered
         report.snapshotsInstalled = nodes.reduce(0) { $0 + $1.snapshotsInstalled }
+        report.shards = shardCount
+        report.transfers = transfersCompleted
         return report
     }
 
@@ -130,11 +139,11 @@ struct SimulationWorld {
         }
         for node in nodes where node.isUp && now >= node.nextTickAt {
             node.nextTickAt = now + Int64(node.settings.tickMilliseconds)
-            carryOut(node.step { $0.tick(now: node.time(now)) }, on: node)
+            for shard in node.shards { carryOut(node.step(shard) { $0.tick(now: node.time(now)) }, on: node, shard) }
         }
         if issuing { issueOperations() }
         for node in nodes where node.isUp {
-            let alive = node.drainReady(trueTime: now) { actions in carryOut(actions, on: node) }
+            let alive = node.drainReady(trueTime: now) { shard, actions in carryOut(actions, on: node, shard) }
             if !alive { crashed(node, reason: "crash while persisting") }
         }
         if now % 1_000 == 0 {
@@ -162,6 +171,7 @@ struct SimulationWorld {
     /// A node went down: the requests it held have unknown outcomes.
     mutating func crashed(_ node: SimulatedNode, reason: String) {
         record("node \(node.id) down: \(reason)")
+        transfers = transfers.filter { $0.value.node != node.id }  // its shards start over from their outboxes
         for (id, operation) in history.operations where operation.node == node.id && operation.outcome == .pending {
             settleUnknown(id)
         }
@@ -183,24 +193,27 @@ struct SimulationWorld {
         guard let node = nodes.first(where: { $0.id == delivery.to }), node.isUp else { return }
         let time = node.time(now)
         for frame in delivery.frames {
+            let shard = Int(frame.shard)
             do {
                 switch frame.kind {
                 case .raft:
                     let message = try RaftWireCodec.decodeMessage(frame.payload)
-                    carryOut(node.step { $0.peerMessage(message) }, on: node)
+                    carryOut(node.step(shard) { $0.peerMessage(message) }, on: node, shard)
                 case .forward:
                     let envelopes = try ProposalEnvelope.decodeBatch(frame.payload)
-                    carryOut(node.step { $0.forwarded(envelopes, from: delivery.from, now: time) }, on: node)
+                    carryOut(
+                        node.step(shard) { $0.forwarded(envelopes, from: delivery.from, now: time) }, on: node, shard)
                 case .forwardRejected:
                     let rejection = try ForwardRejection(decoding: frame.payload, proposer: node.id)
-                    carryOut(node.step { $0.forwardRejected(rejection, now: time) }, on: node)
+                    carryOut(node.step(shard) { $0.forwardRejected(rejection, now: time) }, on: node, shard)
                 case .snapshotChunk:
                     let chunk = try SnapshotChunk(decoding: frame.payload)
                     snapshotChunksDelivered += 1
-                    carryOut(node.step { $0.snapshotChunk(chunk, from: delivery.from, now: time) }, on: node)
+                    carryOut(
+                        node.step(shard) { $0.snapshotChunk(chunk, from: delivery.from, now: time) }, on: node, shard)
                 case .snapshotAck:
                     let ack = try SnapshotAck(decoding: frame.payload)
-                    carryOut(node.step { $0.snapshotAck(ack, from: delivery.from, now: time) }, on: node)
+                    carryOut(node.step(shard) { $0.snapshotAck(ack, from: delivery.from, now: time) }, on: node, shard)
                 default:
                     fail("node \(delivery.from) sent a \(frame.kind) frame the driver never sends")
                 }
@@ -210,29 +223,33 @@ struct SimulationWorld {
         }
     }
 
-    /// Carries out a node's actions as its shell would.
-    mutating func carryOut(_ actions: [ShardAction], on node: SimulatedNode) {
+    /// Carries out a shard driver's actions as its shell would.
+    mutating func carryOut(_ actions: [ShardAction], on node: SimulatedNode, _ shard: Int) {
         for action in actions {
             switch action {
             case .send(let peer, let frames):
                 if !network.send(frames, from: node.id, to: peer, now: now, random: &networkRandom) {
-                    carryOut(node.step { $0.sent(to: peer, delivered: false) }, on: node)
+                    carryOut(node.step(shard) { $0.sent(to: peer, delivered: false) }, on: node, shard)
                 }
             case .answer(let handle, let result):
                 guard node.clients.remove(handle) != nil else {
                     return fail("node \(node.id) answered request \(handle), which it does not hold")
                 }
-                answered(handle, result)
+                if let transfer = transfers.removeValue(forKey: handle) {
+                    transferStepAnswered(transfer, result)
+                } else {
+                    answered(handle, result)
+                }
             case .serveRead(let handle), .failRead(let handle, _):
                 fail("node \(node.id) answered read \(handle), but no read was made")
             case .startSnapshot(let job):
-                record("node \(node.id) snapshot at \(job.index)")
-                carryOut(node.takeSnapshot(job), on: node)
-            case .startTransfer:
-                break  // one shard: nothing leaves through the outbox
+                record("node \(node.id) shard \(shard) snapshot at \(job.index)")
+                carryOut(node.takeSnapshot(job, shard: shard), on: node, shard)
+            case .startTransfer(let target, let messages):
+                startTransfer(messages, from: shard, to: Int(target.rawValue), on: node)
             case .repairFinished:
                 do {
-                    try node.storage?.repairFinished()
+                    try node.storage(shard)?.repairFinished()
                 } catch {
                     fail("node \(node.id) cannot remove its repair marker: \(error)")
                 }

@@ -46,7 +46,7 @@ struct Simulate: AsyncParsableCommand {
         let (nodes, trace) = (nodes, trace)
         var failures: [UInt64] = []
         var totals: [String: Int] = [:]
-        var (snapshots, pieces) = (0, 0)
+        var (snapshots, pieces, transfers, twoShardSeeds) = (0, 0, 0, 0)
         // Seeds run `width` at a time; reports print in seed order (every seed is independent).
         var offset: UInt64 = 0
         while offset < UInt64(seeds) {
@@ -65,13 +65,17 @@ struct Simulate: AsyncParsableCommand {
                 if report.failure != nil { failures.append(report.seed) }
                 snapshots += report.snapshotsInstalled
                 pieces += report.snapshotChunksDelivered
+                transfers += report.transfers
+                if report.shards > 1 { twoShardSeeds += 1 }
                 print(report)
             }
             offset = batch.upperBound
         }
         let summary = totals.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         Self.emit("\(seeds) seeds, \(failures.count) failures; faults: \(summary)")
-        Self.emit("snapshots installed from a leader: \(snapshots), streamed in \(pieces) pieces delivered")
+        Self.emit(
+            "snapshots installed from a leader: \(snapshots), streamed in \(pieces) pieces delivered; "
+                + "seeds with two shards: \(twoShardSeeds), moves of messages between shards: \(transfers)")
         if !failures.isEmpty {
             Self.emit("replay with: ferry simulate --seed S (S in \(failures.map(String.init).joined(separator: " ")))")
             throw ExitCode.failure
@@ -86,7 +90,7 @@ struct Simulate: AsyncParsableCommand {
             Self.emit(failure)
         } else if !quiet {
             Self.emit(
-                "seed \(report.seed): ok (\(report.nodes) nodes, \(report.operations) operations, \(report.acknowledgedSends) sends acknowledged, \(report.duplicateDeliveries) duplicate deliveries, \(report.snapshotsInstalled) snapshots installed, at most \(report.busiestSecondFrames) frames/s; faults: \(faults.isEmpty ? "none" : faults))"
+                "seed \(report.seed): ok (\(report.nodes) nodes, \(report.operations) operations, \(report.acknowledgedSends) sends acknowledged, \(report.duplicateDeliveries) duplicate deliveries, \(report.snapshotsInstalled) snapshots installed, \(report.shards) shards, \(report.transfers) moves between shards, at most \(report.busiestSecondFrames) frames/s; faults: \(faults.isEmpty ? "none" : faults))"
             )
         }
     }

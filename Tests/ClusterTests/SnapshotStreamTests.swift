@@ -98,6 +98,34 @@ import Testing
         #expect(!held.isEmpty)
     }
 
+    /// Found by `ferry simulate` once snapshots streamed: with a stream slower than the leader's next
+    /// snapshot, the leader compacted past the streaming snapshot and the follower, once it installed it,
+    /// needed another, forever. The leader keeps the entries after a snapshot still streaming.
+    @Test func whileASnapshotStreamsTheLeaderKeepsTheEntriesAfterIt() throws {
+        var group = try Self.laggingFollower(Self.settings(), sends: 60)
+        let leader = try #require(group.leader)
+        let lagging: NodeID = leader == 3 ? 2 : 3
+        group.network = { _, _, frame in frame.kind == .snapshotAck ? .drop : .deliver }
+        try group.tick()
+        let streaming = try #require(group.members[leader]!.driver.outgoingSnapshots[lagging]?.snapshotIndex)
+        for index in 60..<100 {
+            group.submit(ShardDriverTests.send("message \(index) " + String(repeating: "x", count: 200)), to: leader)
+            try group.settle()
+        }
+        #expect(group.members[leader]!.driver.snapshotIndex > streaming + 20, "the leader snapshotted again")
+        #expect(group.members[leader]!.driver.raft.firstIndex <= streaming + 1)
+        group.network = { _, _, _ in .deliver }
+        group.sent = []
+        for _ in 0..<100 where !Self.caughtUp(group) { try group.tick() }
+        #expect(Self.caughtUp(group))
+        #expect(group.members.values.allSatisfy { $0.driver.engine.messageCount == 100 })
+        let streams = try Set(
+            group.sent.filter { $0.frame.kind == .snapshotChunk }.map {
+                try SnapshotChunk(decoding: $0.frame.payload).stream
+            })
+        #expect(streams.count == 1, "the stream under way finished; no new snapshot was needed")
+    }
+
     @Test func aFollowerWithinTheCompactionMarginCatchesUpFromEntries() throws {
         var group = try Self.laggingFollower(Self.settings(margin: 100), sends: 30)
         let leader = try #require(group.leader)
