@@ -36,11 +36,16 @@ package final class ShardStorage {
 
     /// Persists a driver's Ready: snapshot, entries and hard state, with one fdatasync for the entries
     /// and hard state together. A new term or vote is synced whatever the log's sync policy: a node must
-    /// not vote twice in one term after a power loss.
+    /// not vote twice in one term after a power loss. Then one more small synced write (the same hard
+    /// state) follows it: damage found later in the write that holds the vote is vouched for as
+    /// corruption (the replica repairs) instead of being cut as a torn write, which would drop the vote.
     package func persist(_ shardReady: ShardReady) throws {
         let ready = shardReady.ready
         try persist(snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState)
-        if shardReady.termOrVoteChanged && log.options.syncPolicy == .deferred { try log.synchronize() }
+        guard shardReady.termOrVoteChanged else { return }
+        if log.options.syncPolicy == .deferred { try log.synchronize() }
+        try log.setHardState(log.hardState, synchronizing: true)
+        if log.options.syncPolicy == .deferred { try log.synchronize() }
     }
 
     /// Persists a Ready's snapshot, entries and hard state: one write and one fdatasync for the entries and

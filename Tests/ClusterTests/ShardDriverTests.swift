@@ -203,6 +203,28 @@ import Testing
         #expect(reopened.hardState.votedFor == 1)
     }
 
+    /// The write that holds a vote is followed by another synced write, so damage found in it later is
+    /// corruption (the replica repairs and does not vote) rather than a torn last write cut away with the
+    /// vote (after which the node could vote again in the same term).
+    @Test func damageToTheWriteThatHoldsAVoteIsNotTakenForATornWrite() throws {
+        let fileSystem = FakeFileSystem()
+        let storage = ShardStorage(log: try SegmentLog.open(directory: "/shard-0", fileSystem: fileSystem))
+        let segment = try #require(fileSystem.paths.first { $0.hasSuffix(".log") })
+        let before = try #require(fileSystem.contents(segment)).count
+        var raft = Raft(configuration: RaftConfiguration(id: 2), membership: Membership(voters: [1, 2, 3]), seed: 1)
+        raft.step(Message(kind: .vote, from: 1, to: 2, term: 4))
+        let ready = raft.ready()
+        #expect(ready.hardState?.votedFor == 1)
+        try storage.persist(ShardReady(ready: ready, sendsBeforePersisting: [], termOrVoteChanged: true))
+        storage.log.close()
+        fileSystem.flipBit(path: segment, byteOffset: before + 12, bit: 3)
+        fileSystem.restart()
+        let opened = try ShardStorage.open(
+            directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions(), peersCanRepair: true)
+        #expect(opened.damage != nil)
+        #expect(opened.repair)
+    }
+
     /// Repair mode outlives a restart: the marker is synced before the salvage cuts the log, so a crash
     /// during repair (or during the salvage) does not bring the node back voting with a truncated log; it
     /// is removed when the replica has caught up. Before, a restart opened the already-salvaged log cleanly
