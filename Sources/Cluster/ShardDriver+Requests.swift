@@ -135,6 +135,28 @@ extension ShardDriver {
 
     // MARK: Events: frames from peers
 
+    /// Any frame a peer's driver sends, decoded and given to the event it carries (for shells that hand
+    /// frames over whole; `NodeRouter` decodes them on its event loop instead). Throws for a frame that
+    /// does not decode, or of a kind no driver sends.
+    package mutating func peerFrame(_ frame: PeerFrame, from peer: NodeID, now: ShardTime) throws(RaftWireError)
+        -> [ShardAction]
+    {
+        switch frame.kind {
+        case .raft:
+            let message = try RaftWireCodec.decodeMessage(frame.payload)
+            guard message.from == peer else {
+                throw RaftWireError("message from \(message.from) on node \(peer)'s link")
+            }
+            return peerMessage(message)
+        case .forward: return forwarded(try ProposalEnvelope.decodeBatch(frame.payload), from: peer, now: now)
+        case .forwardRejected:
+            return forwardRejected(try ForwardRejection(decoding: frame.payload, proposer: nodeID), now: now)
+        case .snapshotChunk: return snapshotChunk(try SnapshotChunk(decoding: frame.payload), from: peer, now: now)
+        case .snapshotAck: return snapshotAck(try SnapshotAck(decoding: frame.payload), from: peer, now: now)
+        case .hello, .ping, .call, .reply: throw RaftWireError("a \(frame.kind) frame is not for a shard driver")
+        }
+    }
+
     /// A Raft message from a peer.
     package mutating func peerMessage(_ message: Message) -> [ShardAction] {
         raft.step(message)

@@ -121,9 +121,11 @@ final class SimulatedNode {
     }
 
     /// Runs an event against a shard's driver and returns its actions (none when the node is down).
-    func step(_ shard: Int, _ event: (inout ShardDriver) -> [ShardAction]) -> [ShardAction] {
+    func step<Failure: Error>(_ shard: Int, _ event: (inout ShardDriver) throws(Failure) -> [ShardAction])
+        throws(Failure) -> [ShardAction]
+    {
         guard shard < drivers.count else { return [] }
-        return event(&drivers[shard])
+        return try event(&drivers[shard])
     }
 
     func storage(_ shard: Int) -> ShardStorage? { shard < storages.count ? storages[shard] : nil }

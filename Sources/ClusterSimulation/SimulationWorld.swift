@@ -194,31 +194,14 @@ struct SimulationWorld {
         let time = node.time(now)
         for frame in delivery.frames {
             let shard = Int(frame.shard)
+            if frame.kind == .snapshotChunk { snapshotChunksDelivered += 1 }
             do {
-                switch frame.kind {
-                case .raft:
-                    let message = try RaftWireCodec.decodeMessage(frame.payload)
-                    carryOut(node.step(shard) { $0.peerMessage(message) }, on: node, shard)
-                case .forward:
-                    let envelopes = try ProposalEnvelope.decodeBatch(frame.payload)
-                    carryOut(
-                        node.step(shard) { $0.forwarded(envelopes, from: delivery.from, now: time) }, on: node, shard)
-                case .forwardRejected:
-                    let rejection = try ForwardRejection(decoding: frame.payload, proposer: node.id)
-                    carryOut(node.step(shard) { $0.forwardRejected(rejection, now: time) }, on: node, shard)
-                case .snapshotChunk:
-                    let chunk = try SnapshotChunk(decoding: frame.payload)
-                    snapshotChunksDelivered += 1
-                    carryOut(
-                        node.step(shard) { $0.snapshotChunk(chunk, from: delivery.from, now: time) }, on: node, shard)
-                case .snapshotAck:
-                    let ack = try SnapshotAck(decoding: frame.payload)
-                    carryOut(node.step(shard) { $0.snapshotAck(ack, from: delivery.from, now: time) }, on: node, shard)
-                default:
-                    fail("node \(delivery.from) sent a \(frame.kind) frame the driver never sends")
+                let actions = try node.step(shard) { driver throws(RaftWireError) in
+                    try driver.peerFrame(frame, from: delivery.from, now: time)
                 }
+                carryOut(actions, on: node, shard)
             } catch {
-                fail("a \(frame.kind) frame from node \(delivery.from) to \(delivery.to) does not decode: \(error)")
+                fail("a \(frame.kind) frame from node \(delivery.from) to \(delivery.to) is refused: \(error)")
             }
         }
     }

@@ -90,23 +90,7 @@ struct GroupHarness {
 
     mutating func deliver(_ frame: PeerFrame, from: NodeID, to: NodeID) throws {
         let time = now
-        let actions: [ShardAction]
-        switch frame.kind {
-        case .raft: actions = members[to]!.driver.peerMessage(try RaftWireCodec.decodeMessage(frame.payload))
-        case .forward:
-            actions = members[to]!.driver.forwarded(
-                try ProposalEnvelope.decodeBatch(frame.payload), from: from, now: time)
-        case .forwardRejected:
-            actions = members[to]!.driver.forwardRejected(
-                try ForwardRejection(decoding: frame.payload, proposer: to), now: time)
-        case .snapshotChunk:
-            let chunk = try SnapshotChunk(decoding: frame.payload)
-            actions = members[to]!.driver.snapshotChunk(chunk, from: from, now: time)
-        case .snapshotAck:
-            actions = members[to]!.driver.snapshotAck(try SnapshotAck(decoding: frame.payload), from: from, now: time)
-        default: preconditionFailure("a driver sent a \(frame.kind) frame")
-        }
-        carryOut(actions, on: to)
+        carryOut(try members[to]!.driver.peerFrame(frame, from: from, now: time), on: to)
     }
 
     mutating func carryOut(_ actions: [ShardAction], on id: NodeID) {
