@@ -36,6 +36,11 @@ public enum RaftWireCodec {
         return buffer
     }
 
+    /// The kind of Raft message `payload` holds, read without decoding the rest (for diagnostics).
+    package static func messageKind(_ payload: ByteBuffer) -> MessageKind? {
+        payload.getInteger(at: payload.readerIndex, as: UInt8.self).flatMap(MessageKind.init(rawValue:))
+    }
+
     public static func decodeMessage(_ input: ByteBuffer) throws(RaftWireError) -> Message {
         var buffer = input
         guard let rawKind = buffer.readInteger(as: UInt8.self), let kind = MessageKind(rawValue: rawKind) else {

@@ -1,3 +1,4 @@
+import Cluster
 import PeerTransport
 import Raft
 
@@ -16,8 +17,27 @@ struct SimulatedNetwork {
     static let deliveriesMax = 100_000
 
     var deliveries: [Delivery] = []
-    /// Frames sent since the world last looked (a livelock shows as a flood).
+    /// Frames sent since the world last looked (a livelock shows as a flood), and how many of each kind
+    /// (by `frameKindSlot`).
     var framesSent = 0
+    var framesSentByKind = [Int](repeating: 0, count: 64)
+
+    /// A frame's kind, and a Raft frame's message kind, as one small number.
+    static func frameKindSlot(_ frame: PeerFrame) -> Int {
+        guard frame.kind == .raft else { return Int(frame.kind.rawValue) }
+        return 32 + Int(RaftWireCodec.messageKind(frame.payload)?.rawValue ?? 31) % 32
+    }
+
+    /// The kinds of frames sent since the world last looked, busiest first.
+    var framesSentSummary: String {
+        framesSentByKind.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }.map { slot, count in
+            let name =
+                slot >= 32
+                ? "raft \(MessageKind(rawValue: UInt8(slot - 32)).map { "\($0)" } ?? "?")"
+                : "\(PeerFrameKind(rawValue: UInt8(slot)).map { "\($0)" } ?? "?")"
+            return "\(name) \(count)"
+        }.joined(separator: ", ")
+    }
     /// Sends lost, duplicated, and overtaken by a later send on the same link.
     var lost = 0
     var duplicated = 0
@@ -38,6 +58,7 @@ struct SimulatedNetwork {
     ) -> Bool {
         guard !cut.contains(Link(from: from, to: to)) else { return false }
         framesSent += frames.count
+        for frame in frames { framesSentByKind[Self.frameKindSlot(frame)] += 1 }
         guard deliveries.count < Self.deliveriesMax, !random.chance(lossRate) else {
             lost += 1
             return true

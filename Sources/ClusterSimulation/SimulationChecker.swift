@@ -102,16 +102,20 @@ extension SimulationWorld {
             }
         }
         guard replicasConverged else {
-            let states = nodes.map { node in
-                guard node.isUp else { return "node \(node.id) down" }
-                return node.drivers.enumerated().map { shard, driver in
-                    let raft = driver.raft
-                    return
-                        "node \(node.id) shard \(shard) \(raft.role) term \(raft.term) commit \(raft.commitIndex) applied \(raft.appliedIndex) last \(raft.lastIndex)"
-                }.joined(separator: "; ")
-            }
-            return fail("liveness: after healing, replicas have not converged (\(states.joined(separator: "; ")))")
+            return fail("liveness: after healing, replicas have not converged (\(nodeStates))")
         }
         checkReplicasAgree()
+    }
+
+    /// Each replica's Raft state, for failure messages.
+    var nodeStates: String {
+        nodes.map { node in
+            guard node.isUp else { return "node \(node.id) down" }
+            return node.drivers.enumerated().map { shard, driver in
+                let raft = driver.raft
+                return
+                    "node \(node.id) shard \(shard) \(raft.role) term \(raft.term) commit \(raft.commitIndex) applied \(raft.appliedIndex) first \(raft.firstIndex) last \(raft.lastIndex)\(raft.isRepairing ? " repairing" : "")"
+            }.joined(separator: "; ")
+        }.joined(separator: "; ")
     }
 }

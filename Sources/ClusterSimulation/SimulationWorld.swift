@@ -150,9 +150,12 @@ struct SimulationWorld {
             checkReplicasAgree()
             busiestSecondFrames = max(busiestSecondFrames, network.framesSent)
             if network.framesSent > Self.framesPerSecondMax {
-                fail("livelock: \(network.framesSent) frames sent in one second (at most \(Self.framesPerSecondMax))")
+                fail(
+                    "livelock: \(network.framesSent) frames sent in one second (at most \(Self.framesPerSecondMax)): "
+                        + network.framesSentSummary + "; " + nodeStates)
             }
             network.framesSent = 0
+            network.framesSentByKind = [Int](repeating: 0, count: 64)
         }
     }
 

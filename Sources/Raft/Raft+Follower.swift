@@ -26,7 +26,10 @@ extension Raft {
     }
 
     mutating func handleHeartbeat(_ message: Message) {
-        log.commitTo(min(message.commit, log.lastIndex))
+        // A heartbeat's commit index is the leader's, capped at what it counts as matched here. A replica
+        // in repair lost entries it had acknowledged, and a cut-back log may hold stale entries of an old
+        // term where the leader's differ: it commits only through appends, which check that the logs match.
+        if !isRepairing { log.commitTo(min(message.commit, log.lastIndex)) }
         send(Message(kind: .heartbeatResponse, from: 0, to: message.from, context: message.context))
     }
 

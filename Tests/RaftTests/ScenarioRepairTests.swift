@@ -54,6 +54,26 @@ import Testing
         #expect(!raft.isRepairing)
     }
 
+    /// Found by `ferry simulate` (seed 2927): a replica cut back by repair to stale entries of an old term
+    /// (the truncation that had replaced them lay past the damage) took a heartbeat's commit index, which
+    /// the leader had capped at the entries the replica acknowledged before the damage, and committed the
+    /// stale entries; it then answered the leader's appends with that commit index, and each heartbeat
+    /// added another append refused at the same place (a growing livelock). While repairing, only appends,
+    /// which check that the logs match, advance the commit index.
+    @Test func aRepairingReplicaCommitsNothingFromAHeartbeat() {
+        let stale = (1...5).map { Entry(term: 1, index: UInt64($0)) }
+        var raft = Self.node(
+            2, persisted: PersistedState(hardState: HardState(term: 3, votedFor: 0, commit: 2), entries: stale))
+        raft.beginRepair()
+        raft.step(Message(kind: .heartbeat, from: 1, to: 2, term: 3, commit: 40))
+        #expect(raft.commitIndex == 2)
+        // The leader's entries from 3 on are of term 2: an append that matches at 2 replaces them.
+        let current = (3...6).map { Entry(term: 2, index: UInt64($0)) }
+        raft.step(Message(kind: .append, from: 1, to: 2, term: 3, logTerm: 1, index: 2, entries: current, commit: 6))
+        #expect(raft.commitIndex == 6)
+        #expect(raft.entries(from: 3).map(\.term) == [2, 2, 2, 2])
+    }
+
     /// A follower whose disk silently lost entries it had acknowledged (no repair mode: nothing told it) is
     /// probed below what the leader counted as matched, and caught up. Before, the leader probed at its old
     /// match forever and each heartbeat added another refused append (a livelock found by `ferry simulate`).
