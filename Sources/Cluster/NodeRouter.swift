@@ -19,20 +19,13 @@ final class NodeRouter: Sendable {
     private let eventLoop: any EventLoop
     private let replicas = Mutex<[ShardID: ShardReplica]>([:])
     private let transport = Mutex<PeerTransport?>(nil)
-    private let calls = Mutex(CallTable())
+    private let calls = Mutex(NodeCalls<CheckedContinuation<NodeReply, Never>>(nonce: .random(in: 1...UInt32.max)))
+    /// The timer of each call waiting for its reply.
+    private let timers = Mutex<[UInt64: Scheduled<Void>]>([:])
 
-    /// Calls waiting for their reply at once, long polls apart from the rest (so that parked receivers
-    /// cannot starve sends and deletes); past these a request for a shard hosted elsewhere gets
-    /// ServiceUnavailable.
-    static let pendingCallsMax = 10_000
-    static let pendingReceiveCallsMax = 20_000
-
-    static let notHosted = QueueError(
-        .serviceUnavailable, "This node holds no replica of the queue's shard. Retry the request on another node.")
-    static let unreachable = QueueError(
-        .serviceUnavailable, "No node holding the queue's shard is reachable from this node. Retry the request.")
-    static let timedOut = QueueError(
-        .serviceUnavailable, "The node holding the queue's shard did not answer in time. Retry the request.")
+    static let notHosted = NodeCallFailure.notHosted
+    static let unreachable = NodeCallFailure.unreachable
+    static let timedOut = NodeCallFailure.timedOut
 
     init(nodeID: NodeID, placement: Placement, settings: ShardSettings, eventLoop: any EventLoop, logger: Logger) {
         self.nodeID = nodeID
@@ -87,77 +80,56 @@ final class NodeRouter: Sendable {
 
     // MARK: Calls to other nodes
 
+    /// Milliseconds of the monotonic clock, for the call table.
+    private static var nowMilliseconds: Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
+
     /// Sends a call to a node hosting `shard` (the preferred leader first, among those linked) and waits
     /// for its reply: at most the proposal timeout plus `waitSeconds`, less when the link drops.
     private func call(_ call: NodeCall, on shard: ShardID, waitSeconds: Int) async -> NodeReply {
         guard let transport = transport.withLock({ $0 }) else { return .failure(Self.unreachable) }
-        // The first linked replica (the preferred leader first), skipping one that failed a call lately.
-        let now = NIODeadline.now()
-        let linked = placement.replicas(of: shard).filter { $0 != nodeID && transport.isConnected($0) }
-        let avoided = calls.withLock { table in Set(table.avoided.filter { $0.value > now }.keys) }
-        guard let peer = linked.first(where: { !avoided.contains($0) }) ?? linked.first else {
+        let now = Self.nowMilliseconds
+        let replicas = placement.replicas(of: shard).filter { $0 != nodeID }
+        guard let peer = calls.withLock({ $0.peer(among: replicas, isLinked: transport.isConnected, now: now) }) else {
             return .failure(Self.unreachable)
         }
-        let payload: Data
-        do {
-            payload = try JSONEncoder().encode(call)
-        } catch {
-            return .failure(QueueError(.internalFailure, "The request could not be encoded: \(error)"))
-        }
-        let timeout = TimeAmount.milliseconds(Int64(settings.proposalTimeoutMilliseconds + 2_000 + waitSeconds * 1_000))
-        let isReceive: Bool
-        if case .receive = call { isReceive = true } else { isReceive = false }
+        let timeout = NodeCalls<Void>.timeoutMilliseconds(
+            proposalTimeoutMilliseconds: settings.proposalTimeoutMilliseconds, waitSeconds: waitSeconds)
         return await withCheckedContinuation { continuation in
-            let id = calls.withLock { table -> UInt64? in
-                if isReceive {
-                    guard table.pendingReceives < Self.pendingReceiveCallsMax else { return nil }
-                    table.pendingReceives += 1
-                } else {
-                    guard table.pending.count - table.pendingReceives < Self.pendingCallsMax else { return nil }
-                }
-                let id = table.nextID
-                table.nextID += 1
-                table.pending[id] = PendingCall(peer: peer, isReceive: isReceive, continuation: continuation)
-                return id
+            let id = calls.withLock {
+                $0.begin(
+                    to: peer, isReceive: call.isReceive, timeoutMilliseconds: timeout, now: now, waiter: continuation)
             }
-            guard let id else { return continuation.resume(returning: .failure(ShardReplica.busy)) }
-            var buffer = ByteBuffer()
-            buffer.writeInteger(id, endianness: .little)
-            buffer.writeBytes(payload)
-            guard transport.send([PeerFrame(kind: .call, shard: shard.rawValue, payload: buffer)], to: peer) else {
-                return resume(id, with: .failure(Self.unreachable))
+            guard let id else { return continuation.resume(returning: .failure(NodeCallFailure.busy)) }
+            let frame: PeerFrame
+            do {
+                frame = try NodeCallCodec.frame(call, id: id)
+            } catch {
+                return resume(
+                    id, with: .failure(QueueError(.internalFailure, "The request could not be encoded: \(error)")))
             }
-            let timer = eventLoop.scheduleTask(in: timeout) {
-                self.calls.withLock { $0.avoided[peer] = .now() + Self.avoidFailedPeer }
-                self.resume(id, with: .failure(Self.timedOut))
+            guard transport.send([frame], to: peer) else { return resume(id, with: .failure(Self.unreachable)) }
+            let timer = eventLoop.scheduleTask(in: .milliseconds(timeout)) {
+                self.timers.withLock { _ = $0.removeValue(forKey: id) }
+                let waiter = self.calls.withLock { $0.timedOut(id, now: Self.nowMilliseconds) }
+                waiter?.resume(returning: .failure(Self.timedOut))
             }
-            let answered = calls.withLock { table in
-                guard table.pending[id] != nil else { return true }
-                table.pending[id]!.timer = timer
-                return false
-            }
-            if answered { timer.cancel() }
+            timers.withLock { $0[id] = timer }
+            // Answered before its timer was kept: cancel it.
+            if calls.withLock({ $0.pending[id] == nil }) { timers.withLock { $0.removeValue(forKey: id) }?.cancel() }
         }
     }
 
-    /// How long a node that let a call time out is passed over for the shard's other replicas.
-    static let avoidFailedPeer = TimeAmount.seconds(5)
-
     private func resume(_ id: UInt64, with reply: NodeReply) {
         guard let call = calls.withLock({ $0.remove(id) }) else { return }
-        call.timer?.cancel()
-        call.continuation.resume(returning: reply)
+        timers.withLock { $0.removeValue(forKey: id) }?.cancel()
+        call.waiter.resume(returning: reply)
     }
 
     /// A link went down: its calls will get no reply.
     func linkDown(_ peer: NodeID) {
-        let failed = calls.withLock { table in
-            let ids = table.pending.filter { $0.value.peer == peer }.map(\.key)
-            return ids.compactMap { table.remove($0) }
-        }
-        for call in failed {
-            call.timer?.cancel()
-            call.continuation.resume(returning: .failure(Self.unreachable))
+        for call in calls.withLock({ $0.linkDown(peer) }) {
+            timers.withLock { $0.removeValue(forKey: call.id) }?.cancel()
+            call.waiter.resume(returning: .failure(Self.unreachable))
         }
     }
 
@@ -204,42 +176,32 @@ final class NodeRouter: Sendable {
                     replica.post(.forwardRejected(try ForwardRejection(decoding: frame.payload, proposer: nodeID)))
                 }
             case .call:
-                let (id, call) = try Self.decode(NodeCall.self, frame.payload)
+                let (id, call) = try NodeCallCodec.decode(NodeCall.self, frame.payload)
                 let shard = frame.shard
                 Task {
                     let reply = await answer(call)
-                    var buffer = ByteBuffer()
-                    buffer.writeInteger(id, endianness: .little)
+                    let transport = transport.withLock { $0 }
                     do {
-                        buffer.writeBytes(try JSONEncoder().encode(reply))
+                        let frame = try NodeCallCodec.frame(reply, id: id, shard: shard)
+                        if transport?.send([frame], to: peer) != true {
+                            logger.notice("the reply to node \(peer)'s call \(id) was dropped (link down or full)")
+                        }
                     } catch {
                         logger.error("cannot encode the reply to node \(peer)'s call \(id): \(error)")
-                        return
-                    }
-                    let transport = transport.withLock { $0 }
-                    if transport?.send([PeerFrame(kind: .reply, shard: shard, payload: buffer)], to: peer) != true {
-                        logger.notice("the reply to node \(peer)'s call \(id) was dropped (link down or full)")
                     }
                 }
             case .reply:
-                let (id, reply) = try Self.decode(NodeReply.self, frame.payload)
-                let caller = calls.withLock { $0.pending[id]?.peer }
-                guard caller == peer else { return }  // late, or not this peer's to answer
-                resume(id, with: reply)
+                let (id, reply) = try NodeCallCodec.decode(NodeReply.self, frame.payload)
+                // Late, or not this peer's to answer: nothing.
+                guard let waiter = calls.withLock({ $0.replied(id, from: peer) }) else { return }
+                timers.withLock { $0.removeValue(forKey: id) }?.cancel()
+                waiter.resume(returning: reply)
             case .hello, .ping:
                 break
             }
         } catch {
             logger.warning("dropping a \(frame.kind) frame from node \(peer) for shard \(frame.shard): \(error)")
         }
-    }
-
-    private static func decode<Value: Decodable>(_ type: Value.Type, _ payload: ByteBuffer) throws -> (UInt64, Value) {
-        var payload = payload
-        guard let id = payload.readInteger(endianness: .little, as: UInt64.self) else {
-            throw RaftWireError("a call frame shorter than its id")
-        }
-        return (id, try JSONDecoder().decode(Value.self, from: Data(payload.readableBytesView)))
     }
 
     // MARK: Moving messages between shards
@@ -266,43 +228,5 @@ final class NodeRouter: Sendable {
             }
             sourceReplica.post(.transferFinished(target: target, succeeded: succeeded))
         }
-    }
-}
-
-/// A request to a node for one of its shard replicas.
-enum NodeCall: Sendable, Codable {
-    case command(shard: UInt32, Command)
-    case receive(shard: UInt32, ReceiveMessageRequest, waitSeconds: Int?)
-    case query(shard: UInt32, ShardQuery)
-}
-
-/// The answer to a `NodeCall`.
-enum NodeReply: Sendable, Codable {
-    case result(CommandResult)
-    case answer(ShardAnswer)
-    case failure(QueueError)
-}
-
-struct PendingCall {
-    var peer: NodeID
-    var isReceive: Bool
-    var continuation: CheckedContinuation<NodeReply, Never>
-    var timer: Scheduled<Void>?
-}
-
-struct CallTable {
-    /// Call ids begin at a random run nonce (high 32 bits), so a reply to a call of an earlier run of this
-    /// process, still on its way from a peer, matches no call of this run.
-    var nextID: UInt64 = UInt64(UInt32.random(in: 1...UInt32.max)) << 32
-    var pending: [UInt64: PendingCall] = [:]
-    /// How many of `pending` are long polls.
-    var pendingReceives = 0
-    /// Peers that let a call time out, passed over until the deadline.
-    var avoided: [NodeID: NIODeadline] = [:]
-
-    mutating func remove(_ id: UInt64) -> PendingCall? {
-        guard let call = pending.removeValue(forKey: id) else { return nil }
-        if call.isReceive { pendingReceives -= 1 }
-        return call
     }
 }

@@ -21,7 +21,7 @@ public enum ShardQuery: Sendable, Equatable, Codable {
     case checkDeadLetterTarget(arn: String, sourceArn: String, policyJSON: String)
 
     /// The answer, from `engine`.
-    func answer(from engine: borrowing QueueEngine) throws(QueueError) -> ShardAnswer {
+    package func answer(from engine: borrowing QueueEngine) throws(QueueError) -> ShardAnswer {
         switch self {
         case .queueExists(let name): return .flag(engine.queueExists(name))
         case .queueAttributes(let name, let names): return .map(try engine.queueAttributes(name, names: names))

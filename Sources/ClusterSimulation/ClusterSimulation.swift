@@ -24,22 +24,30 @@ public struct SimulationReport: Sendable {
     /// Shards the nodes served, and moves of messages between them that completed.
     public var shards = 1
     public var transfers = 0
+    /// Replicas of each shard; with fewer than the nodes, requests cross nodes as calls: those answered,
+    /// and those that timed out or lost their link.
+    public var replicationFactor = 3
+    public var callsAnswered = 0
+    public var callsFailed = 0
     /// A digest of every event, to prove that the same seed runs the same way.
     public var traceDigest: UInt64 = 0
 }
 
 /// The seeded whole-cluster simulator (`ferry simulate`): several nodes' real shard drivers (one or two
-/// shards; with two, dead-letter redrive moves messages between them), real `ShardStorage` on simulated
+/// shards, each on 3 or every node; with two, dead-letter redrive moves messages between them; a node
+/// that does not host a queue's shard calls one that does, as `NodeRouter` does), real `ShardStorage` on simulated
 /// disks and real `QueueEngine`s, driven by one seed through a simulated
 /// network and clocks, with clients issuing SQS commands and faults injected (message loss, delay,
 /// duplication and reordering; partitions, symmetric, one-way and flapping; crashes, also in the middle
 /// of persisting, and restarts; power loss with torn tails; a bit flip or truncation in a minority's
 /// log; clock jumps and skew). The checker runs after every step and at the end; see `SimulationChecker`.
 public enum ClusterSimulation {
-    /// Runs one seed; `nodes` nil lets the seed choose 3–5.
+    /// Runs one seed; `nodes` nil lets the seed choose 3–5, `replicationFactor` nil 3 or every node.
     /// `trace`, when given, receives every event as it happens (the report keeps only the last ones).
-    public static func run(seed: UInt64, nodes: Int? = nil, trace: ((String) -> Void)? = nil) -> SimulationReport {
-        var world = SimulationWorld(seed: seed, nodeCount: nodes)
+    public static func run(
+        seed: UInt64, nodes: Int? = nil, replicationFactor: Int? = nil, trace: ((String) -> Void)? = nil
+    ) -> SimulationReport {
+        var world = SimulationWorld(seed: seed, nodeCount: nodes, replicationFactor: replicationFactor)
         world.traceHandler = trace
         return world.run()
     }

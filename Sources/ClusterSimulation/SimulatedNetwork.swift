@@ -43,6 +43,7 @@ struct SimulatedNetwork {
     var duplicated = 0
     var reordered = 0
     private var lastDueAt: [Link: Int64] = [:]
+    private var lastCallDueAt: [Link: Int64] = [:]
     private var nextOrder: UInt64 = 0
     /// Directed links that drop everything: (from, to).
     var cut: Set<Link> = []
@@ -52,9 +53,12 @@ struct SimulatedNetwork {
 
     struct Link: Hashable { var from: NodeID; var to: NodeID }
 
-    /// Sends frames; false when the link is cut (the shell reports the peer unreachable).
+    /// Sends frames; false when the link is cut (the shell reports the peer unreachable). Calls between
+    /// nodes and their replies (`isCall`) are never duplicated and keep their order on a link, as on a
+    /// connection; they can be lost (a connection that broke).
     mutating func send(
-        _ frames: [PeerFrame], from: NodeID, to: NodeID, now: Int64, random: inout SimulationRandom
+        _ frames: [PeerFrame], from: NodeID, to: NodeID, now: Int64, random: inout SimulationRandom,
+        isCall: Bool = false
     ) -> Bool {
         guard !cut.contains(Link(from: from, to: to)) else { return false }
         framesSent += frames.count
@@ -63,11 +67,15 @@ struct SimulatedNetwork {
             lost += 1
             return true
         }
-        let copies = random.chance(duplicationRate) ? 2 : 1
+        let copies = !isCall && random.chance(duplicationRate) ? 2 : 1
         if copies == 2 { duplicated += 1 }
         let link = Link(from: from, to: to)
         for _ in 0..<copies {
-            let at = now + Int64(random.int(delayMilliseconds))
+            var at = now + Int64(random.int(delayMilliseconds))
+            if isCall {
+                at = max(at, lastCallDueAt[link] ?? at)
+                lastCallDueAt[link] = at
+            }
             if let last = lastDueAt[link], at < last { reordered += 1 }
             lastDueAt[link] = max(at, lastDueAt[link] ?? at)
             deliveries.append(Delivery(at: at, order: nextOrder, from: from, to: to, frames: frames))

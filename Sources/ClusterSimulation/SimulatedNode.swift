@@ -6,21 +6,30 @@ import Raft
 import SegmentLog
 import TestSupport
 
-/// One node of the simulated cluster: a real `ShardDriver` per shard, each over a real `ShardStorage` on
-/// the node's own simulated disk, with the node's clocks. The simulator carries out the drivers' actions
-/// here, as the production shell does on each shard's thread. A crash or power loss takes every shard of
-/// the node down at once.
+/// One node of the simulated cluster: a real `ShardDriver` per shard that placement gives it, each over a
+/// real `ShardStorage` on the node's own simulated disk, with the node's clocks, and the node's table of
+/// calls to other nodes for the shards it does not host (`NodeCalls`, as `NodeRouter` keeps it). The
+/// simulator carries out the drivers' actions here, as the production shell does on each shard's thread.
+/// A crash or power loss takes every shard of the node down at once.
 final class SimulatedNode {
     let id: NodeID
-    let voters: Set<NodeID>
+    /// The replicas of each shard this node hosts (the shard's voters).
+    let voters: [Int: Set<NodeID>]
     let fileSystem = FakeFileSystem()
     let settings: ShardSettings
     let shardCount: Int
-    /// By shard; empty while the node is down.
-    private(set) var storages: [ShardStorage] = []
-    private(set) var drivers: [ShardDriver] = []
+    /// By shard, for the shards this node hosts; empty while the node is down.
+    private(set) var storages: [Int: ShardStorage] = [:]
+    private(set) var drivers: [Int: ShardDriver] = [:]
+    private(set) var isUp = false
     /// Client requests this incarnation took, by handle (the simulator's operation id).
     var clients: Set<ClientHandle> = []
+    /// Calls this node made of other nodes' replicas; the waiter is the request's handle.
+    var calls = NodeCalls<ClientHandle>(nonce: 1)
+    /// Calls of other nodes this node is answering, by the handle given to its driver.
+    var served: [ClientHandle: (caller: NodeID, call: UInt64, shard: UInt32)] = [:]
+    /// Queries waiting for their read index, by handle.
+    var reads: [ClientHandle: ShardQuery] = [:]
     /// This node's monotonic clock is the true time plus this; its wall clock adds `wallOffset`.
     var monotonicOffset: Int64
     var wallOffset: Int64
@@ -43,7 +52,7 @@ final class SimulatedNode {
     static let receiptHandleKey = [UInt8](repeating: 5, count: 32)
 
     init(
-        id: NodeID, voters: Set<NodeID>, settings: ShardSettings, shardCount: Int, monotonicOffset: Int64,
+        id: NodeID, voters: [Int: Set<NodeID>], settings: ShardSettings, shardCount: Int, monotonicOffset: Int64,
         wallOffset: Int64, diskSeed: UInt64, clockRatePermille: Int64
     ) {
         self.shardCount = shardCount
@@ -56,9 +65,10 @@ final class SimulatedNode {
         self.wallOffset = wallOffset
     }
 
-    var isUp: Bool { !drivers.isEmpty }
-    var shards: Range<Int> { 0..<shardCount }
-    var isRepairing: Bool { drivers.contains { $0.raft.isRepairing } }
+    /// The shards this node hosts.
+    var shards: [Int] { voters.keys.sorted() }
+    func hosts(_ shard: Int) -> Bool { voters[shard] != nil }
+    var isRepairing: Bool { drivers.values.contains { $0.raft.isRepairing } }
 
     /// Set when its log is damaged; it counts as damaged until it is up and has finished repairing.
     var awaitsRepair = false
@@ -75,13 +85,14 @@ final class SimulatedNode {
     }
 
     /// Opens each shard's log (salvaging a damaged one and repairing from peers, as `ClusterNode` does) and
-    /// starts its driver with a new incarnation.
+    /// starts its driver with a new incarnation; calls start from a new nonce.
     func start(trueTime: Int64, incarnation: UInt64, seed: UInt64) throws {
+        calls = NodeCalls(nonce: UInt32(truncatingIfNeeded: incarnation >> 32))
         var options = SegmentLogOptions()
         options.syncPolicy = .always
         options.segmentBytesMax = Self.segmentBytesMax
-        var storages: [ShardStorage] = []
-        var drivers: [ShardDriver] = []
+        var storages: [Int: ShardStorage] = [:]
+        var drivers: [Int: ShardDriver] = [:]
         for shard in shards {
             let opened = try ShardStorage.open(
                 directory: Self.directory(shard), fileSystem: fileSystem, options: options, peersCanRepair: true)
@@ -89,34 +100,37 @@ final class SimulatedNode {
             var raftConfiguration = RaftConfiguration(id: id)
             raftConfiguration.electionTicks = 10
             raftConfiguration.heartbeatTicks = 1
-            drivers.append(
+            drivers[shard] =
                 try ShardDriver(
-                    shard: ShardID(UInt32(shard)), nodeID: id, incarnation: incarnation, voters: voters,
+                    shard: ShardID(UInt32(shard)), nodeID: id, incarnation: incarnation, voters: voters[shard]!,
                     persisted: try opened.storage.load(),
                     engineConfiguration: QueueEngineConfiguration(
                         shardId: UInt32(shard), receiptHandleKey: Self.receiptHandleKey, shardCount: shardCount),
                     settings: settings, raftConfiguration: raftConfiguration, seed: seed &+ UInt64(shard),
-                    repair: opened.repair, now: time(trueTime)))
-            storages.append(opened.storage)
+                    repair: opened.repair, now: time(trueTime))
+            storages[shard] = opened.storage
         }
-        (self.storages, self.drivers) = (storages, drivers)
+        (self.storages, self.drivers, isUp) = (storages, drivers, true)
         nextTickAt = trueTime + Int64(settings.tickMilliseconds)
     }
 
     /// A process crash: the drivers and what they held are gone; written bytes stay (page cache).
     func crash() {
-        for storage in storages { storage.log.close() }
-        (storages, drivers) = ([], [])
-        clients = []
+        stop()
         fileSystem.restart()
+    }
+
+    private func stop() {
+        for storage in storages.values { storage.log.close() }
+        (storages, drivers, isUp) = ([:], [:], false)
+        (clients, served, reads) = ([], [:], [:])
+        calls = NodeCalls(nonce: 1)
     }
 
     /// A power loss: only synced bytes survive, and of each file's unsynced tail a random part, its
     /// sectors kept or zeroed in any order.
     func powerLoss() {
-        for storage in storages { storage.log.close() }
-        (storages, drivers) = ([], [])
-        clients = []
+        stop()
         fileSystem.powerLoss(scramblingUnsyncedWith: &diskRandom)
     }
 
@@ -124,11 +138,11 @@ final class SimulatedNode {
     func step<Failure: Error>(_ shard: Int, _ event: (inout ShardDriver) throws(Failure) -> [ShardAction])
         throws(Failure) -> [ShardAction]
     {
-        guard shard < drivers.count else { return [] }
-        return try event(&drivers[shard])
+        guard drivers[shard] != nil else { return [] }
+        return try event(&drivers[shard]!)
     }
 
-    func storage(_ shard: Int) -> ShardStorage? { shard < storages.count ? storages[shard] : nil }
+    func storage(_ shard: Int) -> ShardStorage? { storages[shard] }
 
     /// The persist-and-send loop of the shell, shard by shard. Returns false if the node crashed (an
     /// injected crash, or a failed disk).
@@ -141,7 +155,7 @@ final class SimulatedNode {
 
     private func drainReady(_ shard: Int, trueTime: Int64, carryOut: ([ShardAction]) -> Void) -> Bool {
         carryOut(step(shard) { $0.inputsDrained(now: time(trueTime)) })
-        while shard < drivers.count, let ready = drivers[shard].takeReady() {
+        while drivers[shard] != nil, let ready = drivers[shard]!.takeReady() {
             carryOut(ready.sendsBeforePersisting)
             let fault = nextReadyFault
             nextReadyFault = nil
@@ -151,7 +165,7 @@ final class SimulatedNode {
             }
             if fault == .powerLossBeforeSync { fileSystem.crashAtNextSync(pathContains: ".log") }
             do {
-                try storages[shard].persist(ready)
+                try storages[shard]!.persist(ready)
             } catch {
                 if fault == .powerLossBeforeSync { powerLoss() } else { crash() }
                 return false

@@ -3,7 +3,8 @@ import QueueEngine
 import Raft
 
 /// The invariants: answers are their own, nothing unexpected, no phantom receives, FIFO order within a
-/// group, replicas agree, no acknowledged send lost, no acknowledged attribute change reverted.
+/// group, replicas agree, no acknowledged send lost, no acknowledged attribute or tag change reverted
+/// (at the end, and in every read of them).
 extension SimulationWorld {
     /// A receive's messages: each was sent to that queue (or redriven to it), with its body's MD5; its
     /// receive count is explained by receives that returned it or whose outcome is unknown; FIFO messages
@@ -52,12 +53,32 @@ extension SimulationWorld {
         }
     }
 
+    /// A read of a register invoked at `readInvokedAt` and answered now sees the value of the last change
+    /// acknowledged before the read began, or of a change that did not finish before that one began
+    /// (concurrent with it, later, or of unknown outcome) and began before the read ended; before any
+    /// acknowledged change, also the initial value. Anything else is a revert or a stale read.
+    mutating func checkRegister(_ register: String, value: String?, readInvokedAt: Int64, by reader: String) {
+        let changes = history.registerChanges[register, default: []]
+        let acknowledged = changes.indices.filter { (changes[$0].okAt ?? .max) < readInvokedAt }
+        let last = acknowledged.max { changes[$0].okAt! < changes[$1].okAt! }
+        let allowed = changes.indices.filter { index in
+            index == last
+                || (changes[index].invokedAt <= now
+                    && (last.map { (changes[index].okAt ?? .max) >= changes[$0].invokedAt } ?? true))
+        }.map { changes[$0].value }
+        if let value, allowed.contains(value) { return }
+        if last == nil, !changes.contains(where: { $0.value == value }) { return }  // the initial value
+        fail(
+            "\(reader): \(register) is \(value ?? "absent"), not one of \(allowed)\(last == nil ? " or its initial value" : ""): a change was reverted or the read is stale"
+        )
+    }
+
     /// Replicas of a shard at the same applied index hold identical engine state and applied-request tables.
     mutating func checkReplicasAgree() {
         for shard in 0..<shardCount {
             var byIndex: [UInt64: (node: NodeID, engine: [UInt8], applied: AppliedRequests)] = [:]
             for node in nodes where node.isUp {
-                let driver = node.drivers[shard]
+                guard let driver = node.drivers[shard] else { continue }
                 let index = driver.raft.appliedIndex
                 let engine = driver.engine.snapshot()
                 if let other = byIndex[index] {
@@ -75,7 +96,8 @@ extension SimulationWorld {
     /// Every node is up and, shard by shard, has applied the same index.
     var replicasConverged: Bool {
         nodes.allSatisfy(\.isUp)
-            && (0..<shardCount).allSatisfy { shard in Set(nodes.map { $0.drivers[shard].raft.appliedIndex }).count == 1
+            && (0..<shardCount).allSatisfy { shard in
+                Set(nodes.compactMap { $0.drivers[shard]?.raft.appliedIndex }).count == 1
             }
     }
 
@@ -86,19 +108,12 @@ extension SimulationWorld {
         where history.receivedCount[body, default: 0] == 0 {
             return fail("lost: \(body), acknowledged on \(sent.queue) at \(sent.at) ms, was never received")
         }
-        if let last = history.attributeChanges.lastIndex(where: { $0.okAt != nil }),
-            let leader = leader(of: shard(of: "q"))
-        {
-            let value = try? leader.engine.queueAttributes("q", names: ["MaximumMessageSize"])[
-                "MaximumMessageSize"]
-            // Allowed: the last acknowledged value, or one whose change did not finish before that one began
-            // (concurrent, later, or of unknown outcome). A value acknowledged before it began is a revert.
-            let lastInvokedAt = history.attributeChanges[last].invokedAt
-            let allowed = history.attributeChanges.enumerated().filter { index, change in
-                index == last || (change.okAt.map { $0 >= lastInvokedAt } ?? true)
-            }.map(\.element.value)
-            guard let value, allowed.contains(value) else {
-                return fail("reverted: MaximumMessageSize is \(value ?? "nil"), not one of \(allowed)")
+        if let leader = leader(of: shard(of: "q")) {
+            let attributes = (try? leader.engine.queueAttributes("q", names: ["MaximumMessageSize", "Policy"])) ?? [:]
+            let tags = (try? leader.engine.queueTags("q")) ?? [:]
+            for register in SimulationHistory.registers {
+                let value = register.hasPrefix("tag:") ? tags[String(register.dropFirst(4))] : attributes[register]
+                checkRegister(register, value: value, readInvokedAt: now + 1, by: "at the end, shard leader")
             }
         }
         guard replicasConverged else {
@@ -111,7 +126,7 @@ extension SimulationWorld {
     var nodeStates: String {
         nodes.map { node in
             guard node.isUp else { return "node \(node.id) down" }
-            return node.drivers.enumerated().map { shard, driver in
+            return node.drivers.sorted(by: { $0.key < $1.key }).map { shard, driver in
                 let raft = driver.raft
                 return
                     "node \(node.id) shard \(shard) \(raft.role) term \(raft.term) commit \(raft.commitIndex) applied \(raft.appliedIndex) first \(raft.firstIndex) last \(raft.lastIndex)\(raft.isRepairing ? " repairing" : "")"

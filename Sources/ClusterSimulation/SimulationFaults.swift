@@ -54,7 +54,7 @@ extension SimulationWorld {
             faults.injected[name, default: 0] += 1
             record("\(name) of node \(node)")
         }
-        if faultRandom.chance(faults.crashRate), let node = upNode(keepingMajority: false) {
+        if faultRandom.chance(faults.crashRate), let node = upNode() {
             if faultRandom.chance(0.3) {
                 let fault = faultRandom.pick([SimulatedNode.ReadyFault.crashBeforePersisting, .crashAfterPersisting])
                 node.nextReadyFault = fault
@@ -67,7 +67,7 @@ extension SimulationWorld {
                 crashed(node, reason: "kill -9")
             }
         }
-        if faultRandom.chance(faults.powerLossRate), let node = upNode(keepingMajority: false) {
+        if faultRandom.chance(faults.powerLossRate), let node = upNode() {
             switch faultRandom.int(0...2) {
             case 0:
                 node.powerLoss()
@@ -103,19 +103,29 @@ extension SimulationWorld {
         }
     }
 
-    /// An up node to fail; with `keepingMajority`, only if a majority stays up.
-    mutating func upNode(keepingMajority: Bool) -> SimulatedNode? {
+    /// An up node to fail.
+    mutating func upNode() -> SimulatedNode? {
         let up = nodes.filter(\.isUp)
-        guard !up.isEmpty, !keepingMajority || up.count - 1 > nodes.count / 2 else { return nil }
-        return faultRandom.pick(up)
+        return up.isEmpty ? nil : faultRandom.pick(up)
     }
 
-    /// Damages the log of one stopped node while every other node's log is intact (a minority): a bit
-    /// flip in a synced segment or a truncation; the node must salvage and repair from its peers.
+    /// Whether `node` can be stopped for disk damage: in every shard it hosts, a majority of the replicas
+    /// stays up and at most a minority is damaged (a node counts until it has finished repairing).
+    func canDamage(_ node: SimulatedNode) -> Bool {
+        node.isUp
+            && node.shards.allSatisfy { shard in
+                let replicas = nodes.filter { $0.hosts(shard) }
+                let damaged = replicas.filter(\.isDamaged).count
+                return damaged + 1 <= (replicas.count - 1) / 2 && replicas.filter(\.isUp).count - 1 > replicas.count / 2
+            }
+    }
+
+    /// Damages the log of one stopped node while, in each of its shards, a majority of the replicas is up
+    /// and intact: a bit flip in a synced segment or a truncation; the node must salvage and repair from its peers.
     mutating func corruptMinority() {
-        // At most a minority damaged at once: a node counts until it has finished repairing.
-        let damaged = nodes.filter(\.isDamaged).count
-        guard damaged + 1 <= (nodes.count - 1) / 2, let node = upNode(keepingMajority: true) else { return }
+        let damageable = nodes.filter(canDamage)
+        guard !damageable.isEmpty else { return }
+        let node = faultRandom.pick(damageable)
         node.awaitsRepair = true
         node.crash()
         crashed(node, reason: "stopped for disk damage")

@@ -34,8 +34,18 @@ struct SimulationHistory {
     var fifoDelivered: Set<String> = []
     /// FIFO: the group of each body sent.
     var fifoGroups: [String: String] = [:]
-    /// Attribute changes: (invoked, answered ok, value).
-    var attributeChanges: [(invokedAt: Int64, okAt: Int64?, value: String)] = []
+    /// Registers of queue "q" that clients change and read: two attributes and a tag.
+    static let registers = ["MaximumMessageSize", "Policy", "tag:t"]
+    struct RegisterChange {
+        var invokedAt: Int64
+        var okAt: Int64?
+        var value: String
+    }
+    /// Changes of each register, in the order they were invoked.
+    var registerChanges: [String: [RegisterChange]] = [:]
+
+    /// Whether an operation's body is a message's (not a register change's or a read's label).
+    static func isMessageBody(_ body: String) -> Bool { !body.hasPrefix("register:") && !body.hasPrefix("read:") }
 
     static func md5(_ body: String) -> String {
         Insecure.MD5.hash(data: Array(body.utf8)).map { byte in

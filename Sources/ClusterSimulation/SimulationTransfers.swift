@@ -4,8 +4,9 @@ import QueueEngine
 import Raft
 
 /// A move of outbox messages from one shard to another (dead-letter redrive across shards), step by
-/// step as `NodeRouter.transfer` does it: import into the target shard through this node's replica of
-/// it (which forwards to the target's leader), then settle the outbox on the source.
+/// step as `NodeRouter.transfer` does it: import into the target shard (through this node's replica of
+/// it, which forwards to the target's leader, or by a call to a node that hosts it), then settle the
+/// outbox on the source.
 struct Transfer {
     enum Step { case importing, settling }
     var node: NodeID
@@ -35,7 +36,7 @@ extension SimulationWorld {
         nextOperation += 1
         node.clients.insert(id)
         transfers[id] = transfer
-        carryOut(node.step(shard) { $0.clientCommand(command, client: id, now: node.time(now)) }, on: node, shard)
+        dispatch(.command(shard: UInt32(shard), command), handle: id, on: node)
     }
 
     /// One step of a transfer was answered: go on to settling, or tell the source shard how it ended.

@@ -56,7 +56,7 @@ extension SimulationWorld {
                     messageSystemAttributeNames: ["All"]), waitSeconds: workloadRandom.pick([0, 0, 1, 2]), on: node)
         case 78..<90:
             deleteReceived(on: node)
-        case 90..<96:
+        case 90..<95:
             guard let receipt = history.receipts.isEmpty ? nil : workloadRandom.pick(history.receipts) else { return }
             submit(
                 .changeMessageVisibility(
@@ -65,13 +65,43 @@ extension SimulationWorld {
                         ReceiptEntry(receiptHandle: receipt.handle, visibilityTimeoutSeconds: workloadRandom.int(0...2))
                     ],
                     isBatch: false), queue: receipt.queue, on: node)
+        case 95..<98:
+            changeRegister(on: node)
         default:
-            let value = "\(workloadRandom.int(1_024...262_144))"
-            history.attributeChanges.append((now, nil, value))
-            submit(
-                .setQueueAttributes(name: "q", attributes: ["MaximumMessageSize": value]), queue: "q",
-                body: "attribute:\(history.attributeChanges.count - 1)", on: node)
+            readRegisters(on: node)
         }
+    }
+
+    /// Sets one of queue q's registers (an attribute or a tag) to a value no change used before.
+    mutating func changeRegister(on node: SimulatedNode) {
+        let register = workloadRandom.pick(SimulationHistory.registers)
+        let serial = history.registerChanges.values.reduce(0) { $0 + $1.count }
+        let value: String
+        let command: Command
+        switch register {
+        case "MaximumMessageSize":
+            value = "\(1_024 + serial)"
+            command = .setQueueAttributes(name: "q", attributes: [register: value])
+        case "Policy":
+            value = "{\"Version\":\"2012-10-17\",\"Id\":\"p\(serial)\",\"Statement\":[]}"
+            command = .setQueueAttributes(name: "q", attributes: [register: value])
+        default:
+            value = "v\(serial)"
+            command = .tagQueue(name: "q", tags: ["t": value])
+        }
+        history.registerChanges[register, default: []].append(.init(invokedAt: now, value: value))
+        let index = history.registerChanges[register]!.count - 1
+        submit(command, queue: "q", body: "register:\(register):\(index)", on: node)
+    }
+
+    /// Reads queue q's attributes or tags (GetQueueAttributes, ListQueueTags: linearizable queries).
+    mutating func readRegisters(on node: SimulatedNode) {
+        let tags = workloadRandom.chance(0.5)
+        let query: ShardQuery =
+            tags ? .queueTags(name: "q") : .queueAttributes(name: "q", names: ["MaximumMessageSize", "Policy"])
+        let id = begin(
+            command: "query", queue: "q", body: tags ? "read:tag:t" : "read:MaximumMessageSize,Policy", node: node)
+        dispatch(.query(shard: UInt32(shard(of: "q")), query), handle: id, on: node)
     }
 
     mutating func createQueues(on node: SimulatedNode) {
@@ -105,19 +135,17 @@ extension SimulationWorld {
         if let body, let group {
             history.sentBodies[queue, default: []].insert(body)
             history.fifoGroups[body] = group
-        } else if let body, !body.hasPrefix("attribute:") {
+        } else if let body, SimulationHistory.isMessageBody(body) {
             history.sentBodies[queue, default: []].insert(body)
         }
-        let shard = shard(of: queue)
-        carryOut(node.step(shard) { $0.clientCommand(command, client: id, now: node.time(now)) }, on: node, shard)
+        dispatch(.command(shard: UInt32(shard(of: queue)), command), handle: id, on: node)
     }
 
     mutating func submit(receive request: ReceiveMessageRequest, waitSeconds: Int, on node: SimulatedNode) {
         let id = begin(command: "receiveMessages", queue: request.queueName, body: nil, node: node)
-        let shard = shard(of: request.queueName)
-        carryOut(
-            node.step(shard) { $0.clientReceive(request, waitSeconds: waitSeconds, client: id, now: node.time(now)) },
-            on: node, shard)
+        dispatch(
+            .receive(shard: UInt32(shard(of: request.queueName)), request, waitSeconds: waitSeconds), handle: id,
+            on: node)
     }
 
     mutating func begin(command: String, queue: String, body: String?, node: SimulatedNode) -> UInt64 {
@@ -175,14 +203,37 @@ extension SimulationWorld {
             if let group = history.fifoGroups[body] { history.fifoAcknowledged[group, default: []].append(body) }
         case ("receiveMessages", .received(let messages)):
             checkReceived(messages, operation: operation)
-        case ("setQueueAttributes", .done):
-            if let body = operation.body, let index = Int(body.dropFirst("attribute:".count)) {
-                history.attributeChanges[index].okAt = now
-            }
+        case ("setQueueAttributes", .done), ("tagQueue", .done):
+            // "register:NAME:INDEX" (a name may hold a colon).
+            guard let label = operation.body?.dropFirst("register:".count), let colon = label.lastIndex(of: ":"),
+                let index = Int(label[label.index(after: colon)...]),
+                history.registerChanges[String(label[..<colon])]?.indices.contains(index) == true
+            else { return fail("op \(id) (\(operation.command)) changed no register") }
+            history.registerChanges[String(label[..<colon])]![index].okAt = now
         case ("deleteMessages", _), ("changeMessageVisibility", _):
             break
         default:
             fail("op \(id) (\(operation.command)) was answered with \(result): another request's answer")
+        }
+        record("op \(id) ok")
+    }
+
+    /// A query's answer: an answer to this query (its keys), and no register reverted (see `checkRegister`).
+    mutating func queryAnswered(_ id: UInt64, _ answer: ShardAnswer) {
+        guard var operation = history.operations[id], operation.outcome == .pending, let body = operation.body else {
+            return fail("a query answer for operation \(id), which waits for none")
+        }
+        operation.outcome = .ok
+        operation.answeredAt = now
+        history.operations[id] = operation
+        let registers = body.dropFirst("read:".count).split(separator: ",").map(String.init)
+        let isTags = registers == ["tag:t"]
+        guard case .map(let values) = answer, values["MaximumMessageSize"] == nil || !isTags,
+            values["MaximumMessageSize"] != nil || isTags
+        else { return fail("op \(id) (\(body)) was answered with \(answer): another request's answer") }
+        for register in registers {
+            let key = register.hasPrefix("tag:") ? String(register.dropFirst("tag:".count)) : register
+            checkRegister(register, value: values[key], readInvokedAt: operation.invokedAt, by: "op \(id)")
         }
         record("op \(id) ok")
     }
@@ -202,6 +253,6 @@ extension SimulationWorld {
 
     /// The driver of `shard` on the node that leads it, if one does.
     func leader(of shard: Int) -> ShardDriver? {
-        nodes.lazy.filter(\.isUp).map { $0.drivers[shard] }.first { $0.raft.role == .leader }
+        nodes.lazy.filter(\.isUp).compactMap { $0.drivers[shard] }.first { $0.raft.role == .leader }
     }
 }

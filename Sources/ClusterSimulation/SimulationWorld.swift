@@ -39,9 +39,16 @@ struct SimulationWorld {
     var queuesCreated: Set<String> = []
     var busiestSecondFrames = 0
     var snapshotChunksDelivered = 0
-    /// How many shards the nodes serve (each node holds a replica of each): with two, the dead-letter
-    /// queue lives in the other shard from its source, and redrive moves messages between shards.
+    /// How many shards the nodes serve: with two, the dead-letter queue lives in the other shard from its
+    /// source, and redrive moves messages between shards.
     let shardCount: Int
+    /// Which nodes hold a replica of each shard (rendezvous placement, as in production). With more nodes
+    /// than the replication factor, a request for a shard its node does not host is a call to one that
+    /// does, through the node's `NodeCalls`.
+    let placement: Placement
+    /// Calls between nodes answered, and calls that timed out or failed with their link.
+    var callsAnswered = 0
+    var callsFailed = 0
     /// Moves of outbox messages between shards under way, by the operation id of their current step.
     var transfers: [UInt64: Transfer] = [:]
     var transfersCompleted = 0
@@ -49,7 +56,7 @@ struct SimulationWorld {
 
     static let queues = ["dlq", "q", "f.fifo"]
 
-    init(seed: UInt64, nodeCount: Int?) {
+    init(seed: UInt64, nodeCount: Int?, replicationFactor requestedReplicationFactor: Int? = nil) {
         self.seed = seed
         var settingsRandom = SimulationRandom(seed: seed, stream: 1)
         workloadRandom = SimulationRandom(seed: seed, stream: 2)
@@ -68,8 +75,15 @@ struct SimulationWorld {
         settings.snapshotChunkBytes = settingsRandom.pick([2_048, 8_192, 32_768])
         settings.snapshotChunksInFlight = settingsRandom.pick([2, 4, 8])
         settings.snapshotChunkTimeoutMilliseconds = Int64(settingsRandom.pick([300, 2_000]))
-        let voters = Set((1...count).map { NodeID($0) })
+        let replicationFactor =
+            requestedReplicationFactor.map { min($0, count) } ?? (count <= 3 ? count : settingsRandom.pick([3, count]))
+        placement = try! Placement(
+            shardCount: shardCount, replicationFactor: replicationFactor, nodes: (1...count).map { NodeID($0) })
         for id in 1...count {
+            var voters: [Int: Set<NodeID>] = [:]
+            for shard in placement.shards(hostedBy: NodeID(id)) {
+                voters[Int(shard.rawValue)] = Set(placement.replicas(of: shard))
+            }
             nodes.append(
                 SimulatedNode(
                     id: NodeID(id), voters: voters, settings: settings, shardCount: shardCount,
@@ -126,6 +140,9 @@ struct SimulationWorld {
         report.snapshotsInstalled = nodes.reduce(0) { $0 + $1.snapshotsInstalled }
         report.shards = shardCount
         report.transfers = transfersCompleted
+        report.replicationFactor = placement.replicationFactor
+        report.callsAnswered = callsAnswered
+        report.callsFailed = callsFailed
         return report
     }
 
@@ -137,6 +154,7 @@ struct SimulationWorld {
             deliver(delivery)
             if failure != nil { return }
         }
+        expireCalls()
         for node in nodes where node.isUp && now >= node.nextTickAt {
             node.nextTickAt = now + Int64(node.settings.tickMilliseconds)
             for shard in node.shards { carryOut(node.step(shard) { $0.tick(now: node.time(now)) }, on: node, shard) }
@@ -175,6 +193,9 @@ struct SimulationWorld {
     mutating func crashed(_ node: SimulatedNode, reason: String) {
         record("node \(node.id) down: \(reason)")
         transfers = transfers.filter { $0.value.node != node.id }  // its shards start over from their outboxes
+        // A killed process's connections are closed by its kernel: its peers' calls to it fail at once. A
+        // node that lost power answers nothing, and calls to it time out.
+        if reason == "kill -9" { linkDown(node.id) }
         for (id, operation) in history.operations where operation.node == node.id && operation.outcome == .pending {
             settleUnknown(id)
         }
@@ -197,6 +218,11 @@ struct SimulationWorld {
         let time = node.time(now)
         for frame in delivery.frames {
             let shard = Int(frame.shard)
+            if frame.kind == .call || frame.kind == .reply {
+                callFrame(frame, from: delivery.from, to: node)
+                if failure != nil || !node.isUp { return }
+                continue
+            }
             if frame.kind == .snapshotChunk { snapshotChunksDelivered += 1 }
             do {
                 let actions = try node.step(shard) { driver throws(RaftWireError) in
@@ -218,16 +244,21 @@ struct SimulationWorld {
                     carryOut(node.step(shard) { $0.sent(to: peer, delivered: false) }, on: node, shard)
                 }
             case .answer(let handle, let result):
-                guard node.clients.remove(handle) != nil else {
-                    return fail("node \(node.id) answered request \(handle), which it does not hold")
+                answer(handle, with: .result(result), on: node)
+            case .serveRead(let handle):
+                guard let query = node.reads.removeValue(forKey: handle), let driver = node.drivers[shard] else {
+                    return fail("node \(node.id) served read \(handle), which it does not hold")
                 }
-                if let transfer = transfers.removeValue(forKey: handle) {
-                    transferStepAnswered(transfer, result)
-                } else {
-                    answered(handle, result)
+                do throws(QueueError) {
+                    answer(handle, with: .answer(try query.answer(from: driver.engine)), on: node)
+                } catch {
+                    answer(handle, with: .failure(error), on: node)
                 }
-            case .serveRead(let handle), .failRead(let handle, _):
-                fail("node \(node.id) answered read \(handle), but no read was made")
+            case .failRead(let handle, let error):
+                guard node.reads.removeValue(forKey: handle) != nil else {
+                    return fail("node \(node.id) failed read \(handle), which it does not hold")
+                }
+                answer(handle, with: .failure(error), on: node)
             case .startSnapshot(let job):
                 record("node \(node.id) shard \(shard) snapshot at \(job.index)")
                 carryOut(node.takeSnapshot(job, shard: shard), on: node, shard)

@@ -8,7 +8,8 @@ struct Simulate: AsyncParsableCommand {
         abstract:
             "Run the seeded whole-cluster simulator: real shard drivers, storage and queue engines under simulated faults.",
         discussion: """
-            Each seed builds a cluster (3–5 nodes unless --nodes), runs SQS clients against it while injecting \
+            Each seed builds a cluster (3–5 nodes unless --nodes; each shard on 3 or every node unless \
+            --replication-factor, requests for a shard a node does not host going as calls to one that does), runs SQS clients against it while injecting \
             the seed's faults (message loss, delay, duplication and reordering; partitions; crashes, also while \
             persisting; power loss; a damaged log on a minority; clock jumps), heals, drains, and checks that no \
             acknowledged message was lost, every answer was its own request's, no receive was a phantom, FIFO \
@@ -24,6 +25,11 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Nodes in every run (3–5); default: each seed chooses.")
     var nodes: Int?
 
+    @Option(
+        name: .customLong("replication-factor"),
+        help: "Replicas of each shard (at most the nodes); default: each seed chooses 3 or every node.")
+    var replicationFactor: Int?
+
     @Flag(help: "Print only failures and the summary.")
     var quiet = false
 
@@ -37,16 +43,20 @@ struct Simulate: AsyncParsableCommand {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         if let nodes, !(1...7).contains(nodes) { throw ValidationError("--nodes must be 1–7") }
         if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs must be 1–64") }
+        if let replicationFactor, !(1...(nodes ?? 3)).contains(replicationFactor) {
+            throw ValidationError("--replication-factor must be 1 to the number of nodes (3 unless --nodes)")
+        }
     }
 
     func run() async throws {
         let first = seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
         if seed == nil { Self.emit("seeds \(first) to \(first &+ UInt64(seeds) &- 1) (replay one with --seed S)") }
         let width = trace ? 1 : jobs ?? ProcessInfo.processInfo.activeProcessorCount
-        let (nodes, trace) = (nodes, trace)
+        let (nodes, replicationFactor, trace) = (nodes, replicationFactor, trace)
         var failures: [UInt64] = []
         var totals: [String: Int] = [:]
         var (snapshots, pieces, transfers, twoShardSeeds) = (0, 0, 0, 0)
+        var (routedSeeds, callsAnswered, callsFailed) = (0, 0, 0)
         // Seeds run `width` at a time; reports print in seed order (every seed is independent).
         var offset: UInt64 = 0
         while offset < UInt64(seeds) {
@@ -55,7 +65,8 @@ struct Simulate: AsyncParsableCommand {
                 for index in batch {
                     group.addTask {
                         ClusterSimulation.run(
-                            seed: first &+ index, nodes: nodes, trace: trace ? { Self.emit($0) } : nil)
+                            seed: first &+ index, nodes: nodes, replicationFactor: replicationFactor,
+                            trace: trace ? { Self.emit($0) } : nil)
                     }
                 }
                 return await group.reduce(into: []) { $0.append($1) }.sorted { $0.seed < $1.seed }
@@ -67,6 +78,9 @@ struct Simulate: AsyncParsableCommand {
                 pieces += report.snapshotChunksDelivered
                 transfers += report.transfers
                 if report.shards > 1 { twoShardSeeds += 1 }
+                if report.replicationFactor < report.nodes { routedSeeds += 1 }
+                callsAnswered += report.callsAnswered
+                callsFailed += report.callsFailed
                 print(report)
             }
             offset = batch.upperBound
@@ -75,7 +89,9 @@ struct Simulate: AsyncParsableCommand {
         Self.emit("\(seeds) seeds, \(failures.count) failures; faults: \(summary)")
         Self.emit(
             "snapshots installed from a leader: \(snapshots), streamed in \(pieces) pieces delivered; "
-                + "seeds with two shards: \(twoShardSeeds), moves of messages between shards: \(transfers)")
+                + "seeds with two shards: \(twoShardSeeds), moves of messages between shards: \(transfers); "
+                + "seeds with more nodes than replicas: \(routedSeeds), calls between nodes answered: \(callsAnswered), "
+                + "timed out or cut: \(callsFailed)")
         if !failures.isEmpty {
             Self.emit("replay with: ferry simulate --seed S (S in \(failures.map(String.init).joined(separator: " ")))")
             throw ExitCode.failure
@@ -90,7 +106,7 @@ struct Simulate: AsyncParsableCommand {
             Self.emit(failure)
         } else if !quiet {
             Self.emit(
-                "seed \(report.seed): ok (\(report.nodes) nodes, \(report.operations) operations, \(report.acknowledgedSends) sends acknowledged, \(report.duplicateDeliveries) duplicate deliveries, \(report.snapshotsInstalled) snapshots installed, \(report.shards) shards, \(report.transfers) moves between shards, at most \(report.busiestSecondFrames) frames/s; faults: \(faults.isEmpty ? "none" : faults))"
+                "seed \(report.seed): ok (\(report.nodes) nodes, \(report.operations) operations, \(report.acknowledgedSends) sends acknowledged, \(report.duplicateDeliveries) duplicate deliveries, \(report.snapshotsInstalled) snapshots installed, \(report.shards) shards, replication factor \(report.replicationFactor), \(report.callsAnswered) calls answered, \(report.transfers) moves between shards, at most \(report.busiestSecondFrames) frames/s; faults: \(faults.isEmpty ? "none" : faults))"
             )
         }
     }

@@ -20,4 +20,12 @@ import Testing
         #expect(first.faults == second.faults)
         #expect(first.operations == second.operations)
     }
+
+    /// Five nodes, three replicas of each shard: requests taken by a node that does not host the queue's
+    /// shard go as calls to one that does, and every check still holds.
+    @Test func callsBetweenNodesKeepEveryCheck() {
+        let report = ClusterSimulation.run(seed: 3, nodes: 5, replicationFactor: 3)
+        #expect(report.failure == nil, "seed 3: \(report.failure ?? "")")
+        #expect(report.replicationFactor == 3 && report.callsAnswered > 0)
+    }
 }

@@ -259,13 +259,4 @@ import Testing
             directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions(), peersCanRepair: true)
         #expect(!repaired.repair)
     }
-
-    /// Node-to-node call ids start from a random run nonce: a reply to a call of the previous run (the
-    /// process was killed while a peer answered) matches no call of the new run. Before, both runs counted
-    /// from 1.
-    @Test func callIdsOfTwoRunsDoNotOverlap() {
-        let (first, second) = (CallTable().nextID, CallTable().nextID)
-        #expect(first >> 32 != 0 && second >> 32 != 0)
-        #expect(first != second, "two runs drew the same nonce (one chance in four billion)")
-    }
 }

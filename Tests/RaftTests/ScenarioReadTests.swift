@@ -81,6 +81,15 @@ import Testing
         #expect(network.readStates[1, default: []].isEmpty)
     }
 
+    /// A read-index request that reaches a follower (its asker took it for the leader) is not relayed: the
+    /// relayed message would name the asker, not the follower, and the link to the leader refuses it (found
+    /// by ferry simulate, seed 176). The asker asks again when it learns the leader.
+    @Test func aFollowerDoesNotRelayAnotherNodesReadRequest() {
+        var follower = makeFollower(2, of: 1, term: 2)
+        follower.step(Message(kind: .readIndex, from: 3, to: 2, context: Array("read".utf8)))
+        #expect(follower.takeMessages().isEmpty)
+    }
+
     @Test func aNodeWithoutALeaderRefusesReadsAndProposals() {
         var node = makeNode(1)
         #expect(throws: RaftError.notLeader(leader: 0)) { try node.readIndex([1]) }
