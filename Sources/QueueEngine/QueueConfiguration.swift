@@ -43,7 +43,18 @@ struct QueueConfiguration: Sendable, Equatable {
             guard Self.settableNames.contains(name) else {
                 throw QueueError(.invalidAttributeName, "Unknown Attribute \(name).")
             }
-            if Self.fifoOnlyNames.contains(name) && !fifoQueue && !(name == "FifoQueue" && isCreate) {
+            if name == "FifoQueue" && !isCreate {
+                throw QueueError(
+                    .invalidAttributeValue,
+                    "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.")
+            }
+            if Self.fifoOnlyNames.contains(name) && !fifoQueue {
+                // As AWS: a standard queue takes no FifoQueue at all (not even false), and names the
+                // FIFO-only settings that need it.
+                if name == "DeduplicationScope" || name == "FifoThroughputLimit" {
+                    throw QueueError(
+                        .invalidAttributeName, "You can specify the \(name) only when FifoQueue is set to true.")
+                }
                 throw QueueError(.invalidAttributeName, "Unknown Attribute \(name).")
             }
             try set(name, value, isCreate: isCreate)

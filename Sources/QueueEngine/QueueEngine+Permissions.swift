@@ -50,7 +50,7 @@ extension QueueEngine {
         var document = try policyDocument(policy, queueName: name)
         var statements = document["Statement"] as? [[String: Any]] ?? []
         guard let index = statements.firstIndex(where: { $0["Sid"] as? String == label }) else {
-            throw QueueError.invalidParameter("Label", label, reason: "can't find label on existing policy.")
+            throw QueueError.invalidParameter("Label", label, reason: "can't find label.")
         }
         statements.remove(at: index)
         if statements.isEmpty {
@@ -77,7 +77,7 @@ extension QueueEngine {
 
     private func policyDocument(_ policy: String?, queueName: String) throws(QueueError) -> [String: Any] {
         guard let text = policy else {
-            return ["Version": "2012-10-17", "Id": "\(queueArn(queueName))/SQSDefaultPolicy", "Statement": [Any]()]
+            return ["Version": "2008-10-17", "Id": "\(queueArn(queueName))/SQSDefaultPolicy", "Statement": [Any]()]
         }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
             throw QueueError(.invalidAttributeValue, "The queue's Policy is not a JSON object.")

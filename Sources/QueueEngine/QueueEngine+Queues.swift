@@ -27,16 +27,22 @@ extension QueueEngine {
                 .invalidParameterValue,
                 wantsFifo
                     ? "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length."
-                    : "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.")
+                    : "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
         }
         if let existing = queues[name] {
             var requested = existing.configuration
             try requested.apply(attributes, isCreate: existing.configuration.fifoQueue == wantsFifo)
             guard requested == existing.configuration else {
+                // AWS names the first attribute whose value differs; ones equal to the queue's do not count.
+                var differing = attributes.keys.sorted().first { key in
+                    var single = existing.configuration
+                    return (try? single.apply([key: attributes[key]!], isCreate: true)) != nil
+                        && single != existing.configuration
+                }
+                if differing == nil { differing = attributes.keys.sorted().first }
                 throw QueueError(
                     .queueNameExists,
-                    "A queue already exists with the same name and a different value for attribute(s) \(attributes.keys.sorted().joined(separator: ", "))."
-                )
+                    "A queue already exists with the same name and a different value for attribute \(differing ?? "")")
             }
             return
         }

@@ -187,10 +187,10 @@ struct AttributeSelection {
             systemNames = Set(request.messageSystemAttributeNames)
         }
         for name in request.messageAttributeNames {
-            if name == "All" || name == ".*" {
+            if name == "All" || name == ".*" || name == "*" {
                 allMessageAttributes = true
             } else if name.hasSuffix(".*") {
-                messageAttributePrefixes.append(String(name.dropLast(1)))
+                messageAttributePrefixes.append(String(name.dropLast(2)))
             } else {
                 messageAttributeNames.insert(name)
             }

@@ -17,6 +17,22 @@ extension QueueEngine {
                     "Batch requests cannot be longer than \(QueueLimits.batchSizeBytesMax) bytes. You have sent \(total) bytes."
                 )
             }
+            // On a FIFO queue an entry without a group, or without a deduplication id the queue cannot
+            // derive, fails the whole request (as AWS answers), not just its entry.
+            if let configuration = queues[queueName]?.configuration, configuration.fifoQueue {
+                for entry in entries {
+                    if entry.messageGroupId == nil {
+                        throw QueueError(
+                            .invalidParameterValue, "The request must contain the parameter MessageGroupId.")
+                    }
+                    if entry.messageDeduplicationId == nil && !configuration.contentBasedDeduplication {
+                        throw QueueError(
+                            .invalidParameterValue,
+                            "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+                        )
+                    }
+                }
+            }
         } else if entries.count != 1 {
             throw QueueError(
                 .invalidParameterValue, "A single SendMessage carries exactly one message, not \(entries.count).")
@@ -118,7 +134,9 @@ extension QueueEngine {
         }
 
         let sequence = takeSequence()
-        let delaySeconds = entry.delaySeconds ?? configuration.delaySeconds
+        // A FIFO queue takes no per-message delay: its DelaySeconds=0 means the queue's delay, as on AWS.
+        let delaySeconds =
+            configuration.fifoQueue ? configuration.delaySeconds : entry.delaySeconds ?? configuration.delaySeconds
         let message = StoredMessage(
             sequence: sequence, messageId: identifiers.messageId(sequence: sequence), body: entry.body,
             md5OfBody: md5OfBody, messageAttributes: entry.messageAttributes, md5OfMessageAttributes: md5OfAttributes,

@@ -229,8 +229,10 @@ struct QueueState: Sendable {
     /// The earliest time a delayed or in-flight message may become available (a long-poll wake-up hint).
     var nextTimerMilliseconds: Int64? { timers.min?.atMilliseconds }
 
-    /// Removes every message (PurgeQueue).
+    /// Removes every message (PurgeQueue) and, as AWS does, forgets FIFO deduplication ids.
     mutating func purge() {
+        deduplication = [:]
+        deduplicationExpiry = []
         messages = [:]
         availableCount = 0
         inFlightCount = 0

@@ -76,7 +76,11 @@ extension SQSHandler {
                     ]))
             }
         }
-        return ["Successful": .list(successful), "Failed": .list(failed)]
+        // AWS leaves out a list that would be empty (a batch where every entry succeeded has no `Failed`).
+        var object = WireObject()
+        if !successful.isEmpty { object["Successful"] = .list(successful) }
+        if !failed.isEmpty { object["Failed"] = .list(failed) }
+        return object
     }
 
     func receiveMessage(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {

@@ -65,7 +65,7 @@ struct QueueLifecycleTests {
             ("VisibilityTimeout", "abc", .invalidAttributeValue),
             ("Policy", "not json", .invalidAttributeValue),
             ("ContentBasedDeduplication", "true", .invalidAttributeName),
-            ("FifoQueue", "true", .invalidAttributeName), ("QueueArn", "x", .invalidAttributeName),
+            ("FifoQueue", "true", .invalidAttributeValue), ("QueueArn", "x", .invalidAttributeName),
             ("Nope", "1", .invalidAttributeName),
             ("RedrivePolicy", "{\"maxReceiveCount\":2}", .invalidAttributeValue),
         ]

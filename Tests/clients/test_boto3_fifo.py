@@ -146,16 +146,15 @@ def test_fifo_parameter_errors(sqs, sqs_unvalidated, fifo_queue):
         {"Id": "ok", "MessageBody": "fine", "MessageGroupId": "g", "MessageDeduplicationId": "1"},
         {"Id": "nogroup", "MessageBody": "bad", "MessageDeduplicationId": "2"},
     ]
-    # either a per-entry failure or a rejected request; both carry MissingParameter
-    try:
-        r = sqs.send_message_batch(QueueUrl=url, Entries=entries)
-    except ClientError as e:
-        assert fs.error_code(e) == "MissingParameter", e.response
-    else:
-        assert [e["Id"] for e in r["Successful"]] == ["ok"]
-        assert [(f["Id"], f["Code"], f["SenderFault"]) for f in r["Failed"]] == [
-            ("nogroup", "MissingParameter", True)
-        ]
+    # as recorded on AWS: the whole request fails, not the entry
+    with client_error("InvalidParameterValue", 400) as caught:
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    assert "The request must contain the parameter MessageGroupId." in str(caught.value)
+    no_dedup = [{"Id": "nodedup", "MessageBody": "bad", "MessageGroupId": "g"}]
+    with client_error("InvalidParameterValue", 400) as caught:
+        sqs.send_message_batch(QueueUrl=url, Entries=no_dedup)
+    assert "ContentBasedDeduplication enabled or MessageDeduplicationId" in str(caught.value)
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
 
 
 def test_fifo_receive_request_attempt_id(sqs, fifo_queue):

@@ -260,8 +260,29 @@ def test_unknown_attribute_names(sqs, queue):
 
 def test_fifo_queue_attribute_is_create_only(sqs, queue):
     url = queue("noflip")
-    with client_error({"InvalidAttributeName", "InvalidAttributeValue"}, 400):
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": "true"})
+    for value in ("true", "false"):
+        with client_error("InvalidAttributeValue", 400) as caught:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": value})
+        assert "Modifying queue type is not supported." in str(caught.value)
+
+
+def test_standard_queue_takes_no_fifo_attributes(sqs):
+    """As recorded on AWS: FifoQueue (even false) is unknown to a standard queue."""
+    with client_error("InvalidAttributeName", 400) as caught:
+        sqs.create_queue(QueueName=fs.unique_name("std"), Attributes={"FifoQueue": "false"})
+    assert "Unknown Attribute FifoQueue." in str(caught.value)
+    with client_error("InvalidAttributeName", 400) as caught:
+        sqs.create_queue(QueueName=fs.unique_name("std"), Attributes={"DeduplicationScope": "queue"})
+    assert "You can specify the DeduplicationScope only when FifoQueue is set to true." in str(caught.value)
+
+
+def test_queue_already_exists_names_the_first_differing_attribute(sqs):
+    name = fs.unique_name("exists")
+    sqs.create_queue(QueueName=name, Attributes={"DelaySeconds": "5", "VisibilityTimeout": "40"})
+    with client_error("QueueAlreadyExists", 400) as caught:
+        sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "40", "DelaySeconds": "6"})
+    assert caught.value.response["Error"]["Message"] == (
+        "A queue already exists with the same name and a different value for attribute DelaySeconds")
 
 
 # --------------------------------------------------------------------------- tags

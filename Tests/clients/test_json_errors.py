@@ -150,3 +150,19 @@ def test_unicode_json_round_trip(signed_json, queue):
     # an escaped lone surrogate is not a valid message character
     r = signed_json("SendMessage", raw_body='{"QueueUrl": "%s", "MessageBody": "a\\ud800b"}' % url)
     assert r.status == 400, r.raw[:300]
+
+
+def test_batch_result_leaves_out_an_empty_list(signed_json, queue):
+    """As recorded on AWS: a batch where every entry succeeded has no `Failed`, and one where every
+    entry failed has no `Successful`."""
+    url = queue("json-batch-lists")
+    r = signed_json("SendMessageBatch", {"QueueUrl": url, "Entries": [
+        {"Id": "a", "MessageBody": "one"}, {"Id": "b", "MessageBody": "two"}]})
+    assert r.status == 200, r.raw
+    assert "Failed" not in r.parsed, r.parsed
+    assert sorted(e["Id"] for e in r.parsed["Successful"]) == ["a", "b"]
+    r = signed_json("DeleteMessageBatch", {"QueueUrl": url, "Entries": [
+        {"Id": "x", "ReceiptHandle": "not-a-handle"}]})
+    assert r.status == 200, r.raw
+    assert "Successful" not in r.parsed, r.parsed
+    assert [e["Id"] for e in r.parsed["Failed"]] == ["x"]
