@@ -37,8 +37,12 @@ enum WireProtocol {
             response.headers[Self.queryErrorHeader] = shape.queryErrorHeader
             return response
         case .query:
+            // AWS's Query protocol words a missing queue with its API version; the JSON protocol does not.
+            let message =
+                error.code == .queueDoesNotExist && error.message == QueueError.queueDoesNotExist().message
+                ? "The specified queue does not exist for this wsdl version." : error.message
             let bytes = XMLWireEncoder.encodeError(
-                type: shape.fault, code: shape.queryCode, message: error.message, requestId: requestId)
+                type: shape.fault, code: shape.queryCode, message: message, requestId: requestId)
             return Self.response(status: shape.httpStatus, contentType: "text/xml", bytes: bytes, requestId: requestId)
         }
     }

@@ -42,7 +42,8 @@ public enum XMLWireEncoder {
     }
 
     /// Encodes an error response:
-    /// `<ErrorResponse><Error><Type>…</Type><Code>…</Code><Message>…</Message><Detail/></Error>`
+    /// `<ErrorResponse xmlns="…"><Error><Type>…</Type><Code>…</Code><Message>…</Message><Detail/></Error>`
+    /// (the same namespace as success responses, as AWS sends)
     /// `<RequestId>…</RequestId></ErrorResponse>`.
     /// - Parameters:
     ///   - type: `Sender` (client fault) or `Receiver` (server fault).
@@ -50,7 +51,7 @@ public enum XMLWireEncoder {
     public static func encodeError(type: String, code: String, message: String, requestId: String) -> [UInt8] {
         var writer = WireXMLWriter(action: "")
         writer.output.reserveCapacity(256)
-        writer.open("ErrorResponse")
+        writer.open("ErrorResponse", attributes: " xmlns=\"\(namespace)\"")
         writer.open("Error")
         writer.textElement("Type", type)
         writer.textElement("Code", code)

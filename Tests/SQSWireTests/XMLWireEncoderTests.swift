@@ -124,7 +124,8 @@ struct XMLWireEncoderTests {
             message: "The specified queue does not exist for this wsdl version & <more>.", requestId: "req-9")
         #expect(
             String(decoding: bytes, as: UTF8.self)
-                == "<ErrorResponse><Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code>"
+                == "<ErrorResponse \(Self.xmlns)><Error><Type>Sender</Type>"
+                + "<Code>AWS.SimpleQueueService.NonExistentQueue</Code>"
                 + "<Message>The specified queue does not exist for this wsdl version &amp; &lt;more&gt;.</Message>"
                 + "<Detail/></Error><RequestId>req-9</RequestId></ErrorResponse>")
     }

@@ -320,3 +320,12 @@ def test_query_form_plus_and_percent_encoding(signed_http, queue, sqs):
     root = fs.parse_xml(r.content)
     assert xtext(root, "SendMessageResult/MD5OfMessageBody") == md5_hex("a b+c d&e=")
     assert [m["Body"] for m in fs.receive_all(sqs, url, 1)] == ["a b+c d&e="]
+
+
+def test_query_error_carries_the_namespace_and_aws_wording(signed_query):
+    """As recorded on AWS: <ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">, and
+    NonExistentQueue worded with the API version."""
+    r = signed_query("GetQueueUrl", {"QueueName": fs.unique_name("q-none")})
+    err(r, 400, "AWS.SimpleQueueService.NonExistentQueue")
+    assert r.parsed.tag == "{http://queue.amazonaws.com/doc/2012-11-05/}ErrorResponse", r.raw
+    assert xml_error(r.parsed)[2] == "The specified queue does not exist for this wsdl version."

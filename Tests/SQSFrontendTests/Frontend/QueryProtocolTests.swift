@@ -72,7 +72,9 @@ struct QueryProtocolTests {
             let text = FrontendHarness.text(missing)
             #expect(
                 text.contains(
-                    "<ErrorResponse><Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code>"))
+                    "<ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error><Type>Sender</Type>"
+                        + "<Code>AWS.SimpleQueueService.NonExistentQueue</Code>"))
+            #expect(text.contains("<Message>The specified queue does not exist for this wsdl version.</Message>"))
             #expect(text.contains("<RequestId>"))
             let noAction = try await FrontendHarness.query(client, "QueueName=x")
             #expect(FrontendHarness.text(noAction).contains("<Code>MissingAction</Code>"))
