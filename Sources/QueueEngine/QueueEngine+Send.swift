@@ -21,15 +21,8 @@ extension QueueEngine {
             // derive, fails the whole request (as AWS answers), not just its entry.
             if let configuration = queues[queueName]?.configuration, configuration.fifoQueue {
                 for entry in entries {
-                    if entry.messageGroupId == nil {
-                        throw QueueError(
-                            .invalidParameterValue, "The request must contain the parameter MessageGroupId.")
-                    }
-                    if entry.messageDeduplicationId == nil && !configuration.contentBasedDeduplication {
-                        throw QueueError(
-                            .invalidParameterValue,
-                            "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
-                        )
+                    if let missing = Self.missingFifoIdentity(entry, configuration) {
+                        throw missing(.invalidParameterValue)
                     }
                 }
             }
@@ -102,20 +95,16 @@ extension QueueEngine {
 
         var deduplicationKey: String?
         if configuration.fifoQueue {
-            guard let groupId = entry.messageGroupId else {
-                throw QueueError(.missingParameter, "The request must contain the parameter MessageGroupId.")
+            if let missing = Self.missingFifoIdentity(entry, configuration) {
+                throw missing(entry.messageGroupId == nil ? .missingParameter : .invalidParameterValue)
             }
+            let groupId = entry.messageGroupId!
             let deduplicationId: String
             if let given = entry.messageDeduplicationId {
                 try MessageValidation.validateFifoId(given, parameter: "MessageDeduplicationId")
                 deduplicationId = given
-            } else if configuration.contentBasedDeduplication {
-                deduplicationId = MessageDigest.sha256(ofBody: entry.body)
             } else {
-                throw QueueError(
-                    .invalidParameterValue,
-                    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
-                )
+                deduplicationId = MessageDigest.sha256(ofBody: entry.body)
             }
             let key =
                 configuration.deduplicationScope == "messageGroup"
@@ -166,5 +155,26 @@ extension QueueEngine {
     static func formatSequenceNumber(_ sequence: UInt64) -> String {
         let digits = String(sequence)
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+}
+
+extension QueueEngine {
+    /// What a FIFO send entry lacks, as an error of the code the caller gives (a single send and a batch
+    /// answer the missing group with different codes), or nil when it has its group and a deduplication id.
+    static func missingFifoIdentity(
+        _ entry: SendMessageEntry, _ configuration: QueueConfiguration
+    ) -> ((QueueError.Code) -> QueueError)? {
+        if entry.messageGroupId == nil {
+            return { QueueError($0, "The request must contain the parameter MessageGroupId.") }
+        }
+        if entry.messageDeduplicationId == nil && !configuration.contentBasedDeduplication {
+            return {
+                QueueError(
+                    $0,
+                    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+                )
+            }
+        }
+        return nil
     }
 }
