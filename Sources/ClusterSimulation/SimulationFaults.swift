@@ -130,10 +130,13 @@ extension SimulationWorld {
         node.crash()
         crashed(node, reason: "stopped for disk damage")
         let segments = node.logFiles.filter { $0.hasSuffix(".log") }.sorted()
-        // A truncation hits a sealed segment: cutting synced records off the end of the newest one looks
-        // exactly like a torn write, which no log can tell from one without a record kept elsewhere.
-        let truncate = segments.count > 1 && faultRandom.chance(0.5)
-        let candidates = truncate ? Array(segments.dropLast()) : segments
+        // A truncation hits a sealed segment, one that is not its shard's newest: cutting synced records off
+        // the end of the newest looks exactly like a torn write, which no log can tell from one without a
+        // record kept elsewhere.
+        let sealed = Dictionary(grouping: segments) { $0.split(separator: "/").dropLast() }
+            .values.flatMap { $0.sorted().dropLast() }.sorted()
+        let truncate = !sealed.isEmpty && faultRandom.chance(0.5)
+        let candidates = truncate ? sealed : segments
         guard let path = candidates.isEmpty ? nil : faultRandom.pick(candidates),
             let contents = node.fileSystem.contents(path), contents.count > 64
         else { return }

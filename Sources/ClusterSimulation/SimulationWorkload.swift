@@ -130,14 +130,14 @@ extension SimulationWorld {
     mutating func submit(
         _ command: Command, queue: String, body: String? = nil, group: String? = nil, on node: SimulatedNode
     ) {
-        let id = begin(
-            command: "\(command)".prefix(while: { $0 != "(" }).description, queue: queue, body: body, node: node)
         if let body, let group {
             history.sentBodies[queue, default: []].insert(body)
             history.fifoGroups[body] = group
         } else if let body, SimulationHistory.isMessageBody(body) {
             history.sentBodies[queue, default: []].insert(body)
         }
+        let id = begin(
+            command: "\(command)".prefix(while: { $0 != "(" }).description, queue: queue, body: body, node: node)
         dispatch(.command(shard: UInt32(shard(of: queue)), command), handle: id, on: node)
     }
 
@@ -154,7 +154,8 @@ extension SimulationWorld {
         history.operations[id] = SimulationHistory.Operation(
             id: id, command: command, queue: queue, body: body, node: node.id, invokedAt: now)
         node.clients.insert(id)
-        record("op \(id) \(command) \(queue) \(body ?? "") on node \(node.id)")
+        let group = body.flatMap { history.fifoGroups[$0] }.map { " (\($0))" } ?? ""
+        record("op \(id) \(command) \(queue) \(body ?? "")\(group) on node \(node.id)")
         return id
     }
 
@@ -202,6 +203,7 @@ extension SimulationWorld {
             history.acknowledged[body] = (operation.queue, now)
             if let group = history.fifoGroups[body] { history.fifoAcknowledged[group, default: []].append(body) }
         case ("receiveMessages", .received(let messages)):
+            if !messages.isEmpty { record("op \(id) received \(messages.map(\.body).joined(separator: " "))") }
             checkReceived(messages, operation: operation)
         case ("setQueueAttributes", .done), ("tagQueue", .done):
             // "register:NAME:INDEX" (a name may hold a colon).

@@ -103,8 +103,10 @@ public final class FakeFileSystem: FileSystem, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         var seen = Set<ObjectIdentifier>()
-        for inode in Array(namespace.values) + Array(durableNamespace.values)
-        where seen.insert(ObjectIdentifier(inode)).inserted {
+        // In path order: `survivingTail` may draw from a seeded generator, and a seed must replay exactly
+        // (a dictionary's order changes from process to process).
+        let inodes = [namespace, durableNamespace].flatMap { $0.sorted { $0.key < $1.key }.map(\.value) }
+        for inode in inodes where seen.insert(ObjectIdentifier(inode)).inserted {
             let durable = inode.durable
             if inode.current.count > durable.count, inode.current.starts(with: durable) {
                 inode.current = durable + survivingTail(inode.current[durable.count...])

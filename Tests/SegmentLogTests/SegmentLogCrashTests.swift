@@ -6,6 +6,32 @@ import Testing
 @Suite struct SegmentLogCrashTests {
     static let segment = "/log/segment-00000000000000000001.log"
 
+    /// A scrambled power loss draws from its generator file by file in path order, so the same seed leaves
+    /// the same bytes on two disks holding the same files (a dictionary's order differs between instances).
+    @Test func aScrambledPowerLossDependsOnlyOnTheSeed() throws {
+        struct Counter: RandomNumberGenerator {
+            var state: UInt64
+            mutating func next() -> UInt64 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return state ^ (state >> 29)
+            }
+        }
+        let disks = [FakeFileSystem(), FakeFileSystem()]
+        for disk in disks {
+            try disk.createDirectory("/d")
+            for number in 0..<40 {
+                let file = try disk.openFile("/d/file-\(number)", create: true)
+                let bytes = [UInt8](repeating: UInt8(number + 1), count: 4_096)
+                try bytes.withUnsafeBytes { try file.write($0, at: 0) }
+            }
+            try disk.synchronizeDirectory("/d")
+            var random = Counter(state: 7)
+            disk.powerLoss(scramblingUnsyncedWith: &random)
+        }
+        let differing = (0..<40).filter { disks[0].contents("/d/file-\($0)") != disks[1].contents("/d/file-\($0)") }
+        #expect(differing.isEmpty, "files that differ: \(differing)")
+    }
+
     /// Two durable batches, then the size of the third batch's record.
     func prepared(_ fileSystem: FakeFileSystem) throws -> (log: SegmentLog, durable: [LogEntry]) {
         let log = try openLog(fileSystem)
