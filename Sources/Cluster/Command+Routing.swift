@@ -16,7 +16,7 @@ extension Command {
         case .receiveMessages(let request): request.queueName
         case .startMessageMoveTask(let sourceArn, _, _):
             QueueEngine.routingName(ofArn: sourceArn)
-        case .cancelMessageMoveTask, .advanceTime: nil
+        case .cancelMessageMoveTask, .advanceTime, .adoptRules: nil
         // Sent to a shard by the node itself, never routed by name.
         case .importMessages, .settleOutbox: nil
         }

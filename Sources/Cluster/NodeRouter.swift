@@ -69,7 +69,9 @@ final class NodeRouter: Sendable {
     /// A linearizable query of `shard`.
     func query(_ query: ShardQuery, on shard: ShardID) async throws(QueueError) -> ShardAnswer {
         if let replica = replica(shard) {
-            return try await replica.read { engine throws(QueueError) in try query.answer(from: engine) }
+            return try await replica.read(atShardTime: { engine, time throws(QueueError) in
+                try query.answer(from: engine, at: time)
+            })
         }
         switch await call(.query(shard: shard.rawValue, query), on: shard, waitSeconds: 0) {
         case .answer(let answer): return answer
@@ -145,7 +147,10 @@ final class NodeRouter: Sendable {
         case .query(let shard, let query):
             guard let replica = replica(ShardID(shard)) else { return .failure(Self.notHosted) }
             do throws(QueueError) {
-                return .answer(try await replica.read { engine throws(QueueError) in try query.answer(from: engine) })
+                return .answer(
+                    try await replica.read(atShardTime: { engine, time throws(QueueError) in
+                        try query.answer(from: engine, at: time)
+                    }))
             } catch {
                 return .failure(error)
             }

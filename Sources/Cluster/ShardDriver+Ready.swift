@@ -138,6 +138,13 @@ extension ShardDriver {
             queues = Set(messages.map(\.queueName)).sorted()
         case .deleteQueue(let name), .purgeQueue(let name):
             queues = [name]
+        case .receiveMessages(let request):
+            // A receive that took messages brought its queue's timers up to its stamp: messages it left
+            // available go to the receivers still waiting. (One that took none wakes nobody: on a FIFO
+            // queue available messages may sit behind a group's head in flight, and two empty receives
+            // must not wake each other forever.)
+            let tookSome = engine.lastReceiveTaken > 0 && engine.availableMessageCount(request.queueName) > 0
+            queues = tookSome ? [request.queueName] : []
         default:
             queues = []
         }
@@ -159,6 +166,30 @@ extension ShardDriver {
                     waitUntil: receive.waitUntilMilliseconds, now: now)
             }
             if parked[name]?.isEmpty == true { parked[name] = nil }
+        }
+    }
+
+    /// Proposes a receive of the longest-waiting receiver parked on each queue whose next delay or
+    /// visibility timeout has ended by the shard's time now (once per timer: `timerWakes`). Its apply
+    /// brings the queue's timers up to date and wakes the others if more messages are left.
+    mutating func wakeParkedOnTimers(now: ShardTime) {
+        if !timerWakes.isEmpty {
+            // A wake is remembered while its queue's next timer is the one that woke it.
+            timerWakes = timerWakes.filter { engine.nextWakeMilliseconds($0.key) == $0.value }
+        }
+        guard parkedCount > 0 else { return }
+        let time = shardTime(now: now)
+        for name in parked.keys.sorted() {
+            guard let timer = engine.nextWakeMilliseconds(name), timer <= time, timerWakes[name] != timer,
+                let sequence = parked[name]!.keys.min()
+            else { continue }
+            timerWakes[name] = timer
+            let receive = parked[name]!.removeValue(forKey: sequence)!
+            parkedCount -= 1
+            if parked[name]!.isEmpty { parked[name] = nil }
+            enqueue(
+                .receiveMessages(receive.request), client: receive.client, waitUntil: receive.waitUntilMilliseconds,
+                now: now)
         }
     }
 

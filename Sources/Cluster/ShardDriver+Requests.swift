@@ -34,7 +34,7 @@ extension ShardDriver {
             return takeActions()
         }
         let waitUntil = waitSeconds > 0 ? now.monotonicMilliseconds + Int64(waitSeconds) * 1_000 : nil
-        if engine.queueExists(request.queueName), engine.availableMessageCount(request.queueName) == 0,
+        if engine.queueExists(request.queueName), !engine.mayReceive(request.queueName, at: shardTime(now: now)),
             request.receiveRequestAttemptId == nil
         {
             if let waitUntil, parkedCount < Self.parkedMax {
@@ -81,6 +81,7 @@ extension ShardDriver {
     /// Every queued input was handed over: propose this round's commands as one batch when leading,
     /// forward them to the leader when following one, or hold them until a leader is known.
     package mutating func inputsDrained(now: ShardTime) -> [ShardAction] {
+        wakeParkedOnTimers(now: now)
         proposeQueued(now: now)
         return takeActions()
     }

@@ -42,17 +42,35 @@ extension ShardDriver {
     /// The shard time for a batch this leader proposes now: the newest stamp it knows, advanced by its
     /// monotonic clock since (bounded), never going back. A new shard starts from the wall clock.
     mutating func nextStamp(now: ShardTime) -> Int64 {
-        let stamp: Int64
-        if lastStampMilliseconds == 0 {
-            stamp = now.wallMilliseconds
-        } else {
-            let elapsed = min(
-                max(0, now.monotonicMilliseconds - monotonicAtLastStamp), settings.stampAdvanceMaxMilliseconds)
-            stamp = lastStampMilliseconds + elapsed
-        }
-        lastStampMilliseconds = max(lastStampMilliseconds, stamp)
+        lastStampMilliseconds = shardTime(now: now)
         monotonicAtLastStamp = now.monotonicMilliseconds
         return lastStampMilliseconds
+    }
+
+    /// The shard's time now, as a batch proposed now would be stamped (on a follower, as the newest stamp
+    /// it applied plus its monotonic clock since, which trails the leader's by the replication delay),
+    /// without taking a stamp. What a receive or a read sees is decided at this time, to the millisecond.
+    package func shardTime(now: ShardTime) -> Int64 {
+        guard lastStampMilliseconds != 0 else { return now.wallMilliseconds }
+        let elapsed = min(
+            max(0, now.monotonicMilliseconds - monotonicAtLastStamp), settings.stampAdvanceMaxMilliseconds)
+        return lastStampMilliseconds + elapsed
+    }
+
+    /// When (monotonic milliseconds) a parked long poll's queue next has a delay or visibility timeout
+    /// ending, if any: the shell wakes the driver then (`inputsDrained`), not at its next tick.
+    package var nextTimerWakeMonotonic: Int64? {
+        guard parkedCount > 0, lastStampMilliseconds != 0 else { return nil }
+        // Shard time runs at most `stampAdvanceMaxMilliseconds` past the last stamp: a timer beyond that
+        // waits for the next stamp (an input), or the loop would wake at once, again and again.
+        let reachable = lastStampMilliseconds + settings.stampAdvanceMaxMilliseconds
+        var earliest: Int64?
+        for name in parked.keys {
+            guard let timer = engine.nextWakeMilliseconds(name), timerWakes[name] != timer, timer <= reachable
+            else { continue }
+            earliest = min(earliest ?? .max, timer)
+        }
+        return earliest.map { monotonicAtLastStamp + max(0, $0 - lastStampMilliseconds) }
     }
 
     /// A stamp seen in an applied entry or snapshot: the shard's time is at least that now.
@@ -79,6 +97,13 @@ extension ShardDriver {
         }
         if soft.role == .leader {
             nextAdvanceMilliseconds = now.monotonicMilliseconds
+            if engine.rules < Rules.current {
+                // Every replica switches to this build's rules at this entry (a no-op if one already did).
+                let envelope = ProposalEnvelope(
+                    proposer: 0, id: 0, timestampMilliseconds: 0,
+                    command: LoggedCommand(command: .adoptRules(Rules.current), timestampMilliseconds: 0).encoded())
+                propose([envelope], local: [], now: now)
+            }
             // Alone, catch the shard's time up to this node's clock if it is ahead (the time it was down). In a
             // group, one node's clock is not trusted to step the shard's time: a clock an hour fast would
             // make in-flight messages visible and expire retained ones early. Time goes on from the

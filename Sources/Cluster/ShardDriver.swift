@@ -65,6 +65,10 @@ package struct ShardDriver {
     /// Long polls parked by queue, then by sequence (oldest first when woken).
     var parked: [String: [UInt64: ParkedReceive]] = [:]
     package var parkedCount = 0
+    /// Per queue: the timer (shard time) that last woke a parked receiver, kept while it is the queue's
+    /// next timer, so that a receive that came back empty (stamped before the timer ended) does not wake
+    /// one again for the same timer. At most one entry per queue.
+    var timerWakes: [String: Int64] = [:]
     /// ReceiveMessage commands proposed so far (a parked receiver proposes none until woken).
     var receiveProposals = 0
     var nextSequence: UInt64 = 1
@@ -108,7 +112,9 @@ package struct ShardDriver {
         self.incarnation = incarnation
         self.settings = settings
         self.engineConfiguration = engineConfiguration
-        var engine = QueueEngine(configuration: engineConfiguration)
+        // A log without a snapshot may hold entries written under the first rules: they replay under them
+        // until the `adoptRules` entry a leader proposes (`leadershipChanged`).
+        var engine = QueueEngine(configuration: engineConfiguration, rules: Rules.first)
         var applied = AppliedRequests()
         if let snapshot = persisted.snapshot {
             let decoded = try ShardSnapshotCodec.decode(snapshot.data)

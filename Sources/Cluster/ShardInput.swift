@@ -52,14 +52,14 @@ enum ShardInput: @unchecked Sendable {
         switch self {
         case .command(_, let continuation), .receive(_, _, let continuation):
             continuation.resume(returning: .failure(error))
-        case .read(let body): body(nil, error)
+        case .read(let body): body(nil, 0, error)
         default: break
         }
     }
 }
 
 /// A read to run on the drive thread: given the engine once the read index is applied, or an error.
-typealias ReadBody = @Sendable (borrowing QueueEngine?, QueueError?) -> Void
+typealias ReadBody = @Sendable (borrowing QueueEngine?, _ shardTime: Int64, QueueError?) -> Void
 
 /// A client request the shell holds until the driver answers it.
 enum ClientWaiter {
@@ -69,7 +69,7 @@ enum ClientWaiter {
     func fail(_ error: QueueError) {
         switch self {
         case .command(let continuation): continuation.resume(returning: .failure(error))
-        case .read(let body): body(nil, error)
+        case .read(let body): body(nil, 0, error)
         }
     }
 }

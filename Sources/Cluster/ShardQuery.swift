@@ -20,11 +20,12 @@ public enum ShardQuery: Sendable, Equatable, Codable {
     /// Whether a queue can be `sourceArn`'s dead-letter queue (throws the RedrivePolicy error if not).
     case checkDeadLetterTarget(arn: String, sourceArn: String, policyJSON: String)
 
-    /// The answer, from `engine`.
-    package func answer(from engine: borrowing QueueEngine) throws(QueueError) -> ShardAnswer {
+    /// The answer, from `engine`, at the shard's time `time` (epoch milliseconds; nil for the engine's).
+    package func answer(from engine: borrowing QueueEngine, at time: Int64? = nil) throws(QueueError) -> ShardAnswer {
         switch self {
         case .queueExists(let name): return .flag(engine.queueExists(name))
-        case .queueAttributes(let name, let names): return .map(try engine.queueAttributes(name, names: names))
+        case .queueAttributes(let name, let names):
+            return .map(try engine.queueAttributes(name, names: names, at: time))
         case .queueTags(let name): return .map(try engine.queueTags(name))
         case .messageMoveTasks(let sourceArn, let maxResults):
             return .moveTasks(try engine.messageMoveTasks(sourceArn: sourceArn, maxResults: maxResults))

@@ -139,13 +139,21 @@ final class ShardReplica: @unchecked Sendable {
     func read<Result: Sendable>(
         _ body: @escaping @Sendable (borrowing QueueEngine) throws(QueueError) -> Result
     ) async throws(QueueError) -> Result {
+        try await read(atShardTime: { engine, _ throws(QueueError) in try body(engine) })
+    }
+
+    /// A linearizable read (ReadIndex) of the engine, with the shard's time when it is served (epoch
+    /// milliseconds: what time-dependent answers, such as message counts, are computed at).
+    func read<Result: Sendable>(
+        atShardTime body: @escaping @Sendable (borrowing QueueEngine, Int64) throws(QueueError) -> Result
+    ) async throws(QueueError) -> Result {
         let outcome: Swift.Result<Result, QueueError> = await withCheckedContinuation { continuation in
-            let run: ReadBody = { engine, error in
+            let run: ReadBody = { engine, time, error in
                 if let error { return continuation.resume(returning: .failure(error)) }
                 switch engine {
                 case .some(let engine):
                     do throws(QueueError) {
-                        continuation.resume(returning: .success(try body(engine)))
+                        continuation.resume(returning: .success(try body(engine, time)))
                     } catch {
                         continuation.resume(returning: .failure(error))
                     }
@@ -205,7 +213,8 @@ final class ShardReplica: @unchecked Sendable {
     private func runLoop() {
         var nextTick = Self.monotonicMilliseconds() + Int64(settings.tickMilliseconds)
         while true {
-            let (inputs, stopping) = takeInputs(untilMonotonic: nextTick)
+            // A long poll waits for a message's timeout to end: wake then, not at the next tick.
+            let (inputs, stopping) = takeInputs(untilMonotonic: min(nextTick, driver.nextTimerWakeMonotonic ?? .max))
             if stopping { break }
             for input in inputs { handle(input) }
             var time = now()
@@ -287,7 +296,7 @@ final class ShardReplica: @unchecked Sendable {
                 continuation.resume(returning: result)
             case .serveRead(let client):
                 guard case .read(let body) = clients.removeValue(forKey: client) else { continue }
-                body(driver.engine, nil)
+                body(driver.engine, driver.shardTime(now: now()), nil)
             case .failRead(let client, let error):
                 clients.removeValue(forKey: client)?.fail(error)
             case .startSnapshot(let job):

@@ -250,7 +250,10 @@ struct SimulationWorld {
                     return fail("node \(node.id) served read \(handle), which it does not hold")
                 }
                 do throws(QueueError) {
-                    answer(handle, with: .answer(try query.answer(from: driver.engine)), on: node)
+                    answer(
+                        handle,
+                        with: .answer(try query.answer(from: driver.engine, at: driver.shardTime(now: node.time(now)))),
+                        on: node)
                 } catch {
                     answer(handle, with: .failure(error), on: node)
                 }

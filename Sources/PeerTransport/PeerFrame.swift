@@ -161,8 +161,9 @@ public struct PeerHello: Equatable, Sendable {
     /// Version 1 hellos carried no version; 2 added calls between nodes and transfers between shards; 3
     /// carries request identities unique across restarts in proposals, rejections and calls; 4 adds the
     /// cluster's fixed facts to the hello and a version-2 segment format; 5 streams snapshots in chunks
-    /// with flow control.
-    public static let currentProtocolVersion: UInt16 = 5
+    /// with flow control; 6 writes log entry format 2 and engine snapshot format 3, and carries a moved
+    /// message's receive count between shards.
+    public static let currentProtocolVersion: UInt16 = 6
 
     public var nodeID: PeerNodeID
     public var clusterName: String

@@ -7,6 +7,11 @@
 struct BinaryReader {
     private let buffer: UnsafeRawBufferPointer
     private(set) var offset = 0
+    /// Whether a transferred message ends with its receive count and first receive time (log entry
+    /// format 2, snapshot format 3).
+    var transfersCarryReceives = true
+    /// Whether a FIFO ready group starts with when its head became visible (snapshot format 3).
+    var readyGroupsCarryTimes = true
 
     init(_ buffer: UnsafeRawBufferPointer) {
         self.buffer = buffer

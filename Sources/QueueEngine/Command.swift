@@ -36,6 +36,9 @@ public enum Command: Sendable, Equatable, Codable {
     case importMessages(sourceShard: UInt32, messages: [TransferredMessage])
     /// The answer to an import of this shard's outbox: drop `delivered`, put `returned` back.
     case settleOutbox(delivered: [UInt64], returned: [UInt64])
+    /// From this entry on, apply commands with `rules` (`Rules`; never goes back). A leader proposes it
+    /// when the engine's rules are older than its build's.
+    case adoptRules(UInt8)
 }
 
 /// What applying a command produced.
@@ -110,6 +113,8 @@ extension QueueEngine {
                 return .imported(returned: try importMessages(from: sourceShard, messages))
             case .settleOutbox(let delivered, let returned):
                 settleOutbox(delivered: delivered, returned: returned)
+            case .adoptRules(let version):
+                adoptRules(version)
             }
             return .done
         } catch {

@@ -17,6 +17,7 @@ enum CommandTag: UInt8, CaseIterable {
     case advanceTime = 15
     case importMessages = 16
     case settleOutbox = 17
+    case adoptRules = 18
 }
 
 extension Command {
@@ -102,6 +103,9 @@ extension BinaryWriter {
             writeString(taskHandle)
         case .advanceTime:
             writeByte(CommandTag.advanceTime.rawValue)
+        case .adoptRules(let version):
+            writeByte(CommandTag.adoptRules.rawValue)
+            writeByte(version)
         case .importMessages(let sourceShard, let messages):
             writeByte(CommandTag.importMessages.rawValue)
             writeVarint(sourceShard)
@@ -136,6 +140,8 @@ extension BinaryWriter {
         writeOptionalString(message.originQueueName)
         writeOptionalString(message.returnDeadLetterQueueSourceArn)
         writeOptionalString(message.returnOriginQueueName)
+        writeVarint(UInt64(message.receiveCount))
+        writeOptionalSigned(message.firstReceiveTimestamp)
     }
 
     private mutating func writeSendMessageEntry(_ entry: SendMessageEntry) {
@@ -220,6 +226,8 @@ extension BinaryReader {
             return .cancelMessageMoveTask(taskHandle: try readString())
         case .advanceTime:
             return .advanceTime
+        case .adoptRules:
+            return .adoptRules(try readByte())
         case .importMessages:
             let sourceShard = try readUInt32()
             let count = try readCount(elementBytesMin: transferredMessageBytesMin)
@@ -244,7 +252,7 @@ extension BinaryReader {
     }
 
     mutating func readTransferredMessage() throws(EngineCodecError) -> TransferredMessage {
-        TransferredMessage(
+        var message = TransferredMessage(
             id: try readVarint(), queueName: try readString(), returnQueueName: try readString(),
             messageId: try readString(), body: try readString(), md5OfBody: try readString(),
             messageAttributes: try readMessageAttributes(), md5OfMessageAttributes: try readOptionalString(),
@@ -255,6 +263,13 @@ extension BinaryReader {
             sizeBytes: try readInt(in: SnapshotDecoder.countRange, "message size"),
             deadLetterQueueSourceArn: try readOptionalString(), originQueueName: try readOptionalString(),
             returnDeadLetterQueueSourceArn: try readOptionalString(), returnOriginQueueName: try readOptionalString())
+        if transfersCarryReceives {
+            message.receiveCount = try readUInt32()
+            guard message.receiveCount < UInt32.max else { throw malformed("receive count out of range") }
+            message.firstReceiveTimestamp = try readOptionalSigned(
+                in: SnapshotDecoder.timestampRange, "first receive timestamp")
+        }
+        return message
     }
 
     private mutating func readSendMessageEntry() throws(EngineCodecError) -> SendMessageEntry {

@@ -2,12 +2,13 @@
 /// entries after a snapshot, in order, through `QueueEngine.apply(_:timestampMilliseconds:)` rebuilds the
 /// state the engine had.
 ///
-/// The encoding (see `BinaryWriter` for the primitives) is a format version byte (1), the timestamp as a
+/// The encoding (see `BinaryWriter` for the primitives) is a format version byte (2), the timestamp as a
 /// signed varint, a command tag byte, then the command's fields in declaration order. There is no checksum:
 /// the log that stores the entry has its own.
 public struct LoggedCommand: Sendable, Equatable {
-    /// The version byte every encoded entry starts with.
-    static let formatVersion: UInt8 = 1
+    /// The version byte every encoded entry starts with; this build reads 1 as well (2 added the receive
+    /// count and first receive time of a message moved to another shard).
+    static let formatVersion: UInt8 = 2
 
     /// The command applied.
     public var command: Command
@@ -52,10 +53,11 @@ public struct LoggedCommand: Sendable, Equatable {
         Result { () throws(EngineCodecError) -> Self in
             var reader = BinaryReader(buffer)
             let version = try reader.readByte()
-            guard version == formatVersion else {
+            guard (1...formatVersion).contains(version) else {
                 throw reader.error(
-                    .unsupportedVersion, "log entry format version \(version), expected \(formatVersion)")
+                    .unsupportedVersion, "log entry format version \(version), this build reads 1 to \(formatVersion)")
             }
+            reader.transfersCarryReceives = version >= 2
             let timestamp = try reader.readSigned()
             let command = try reader.readCommand()
             try reader.expectEnd()

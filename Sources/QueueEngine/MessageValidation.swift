@@ -54,6 +54,17 @@ enum MessageValidation {
     static let invalidCharactersMessage =
         "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
 
+    /// A character of a message attribute name: a letter or digit of any script (`attr.1øßä` is a valid
+    /// name, `§` is not), '-', '_' or '.'.
+    private static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .decimalNumber:
+            return true
+        default:
+            return scalar == "-" || scalar == "_" || scalar == "."
+        }
+    }
+
     private static func isNameByte(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
             || byte == 0x2d || byte == 0x5f || byte == 0x2e
@@ -80,8 +91,8 @@ enum MessageValidation {
     static func validateName(_ name: String) throws(QueueError) {
         let lower = name.lowercased()
         guard !name.isEmpty, name.utf8.count <= QueueLimits.messageAttributeNameLengthMax,
-            name.utf8.allSatisfy(isNameByte), !name.hasPrefix("."), !name.hasSuffix("."), !name.contains(".."),
-            !lower.hasPrefix("aws."), !lower.hasPrefix("amazon.")
+            name.unicodeScalars.allSatisfy(isNameScalar), !name.hasPrefix("."), !name.hasSuffix("."),
+            !name.contains(".."), !lower.hasPrefix("aws."), !lower.hasPrefix("amazon.")
         else {
             throw QueueError(
                 .invalidParameterValue,
@@ -120,8 +131,9 @@ enum MessageValidation {
                 .invalidParameterValue,
                 "Message (user) attribute '\(name)' must contain a non-empty value of type '\(base)'.")
         }
+        // In an attribute value (unlike a body) SQS answers InvalidParameterValue.
         guard hasOnlyAllowedCharacters(string) else {
-            throw QueueError(.invalidMessageContents, invalidCharactersMessage)
+            throw QueueError(.invalidParameterValue, invalidCharactersMessage)
         }
         if base == "Number" && !isValidNumber(string) {
             throw QueueError(

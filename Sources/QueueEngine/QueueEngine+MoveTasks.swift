@@ -79,6 +79,18 @@ extension QueueEngine {
 
     /// Time passes for every queue: delays and visibility timeouts run out, retention expires messages,
     /// recently-deleted names are released, and move tasks make progress.
+    /// `adoptRules`: from now on, commands apply with `version` (at most this build's; never back).
+    mutating func adoptRules(_ version: UInt8) {
+        let adopted = min(max(rules, version), Rules.current)
+        guard adopted != rules else { return }
+        rules = adopted
+        for name in queues.keys.sorted() {
+            queues[name]!.rules = adopted
+            // Groups the new rules make receivable (a visible head before a message in flight).
+            for groupId in queues[name]!.groups.keys.sorted() { queues[name]!.scheduleGroup(groupId) }
+        }
+    }
+
     mutating func advanceTime() {
         let now = clock
         for name in Array(queues.keys) { queues[name]!.advance(to: now) }
@@ -146,7 +158,8 @@ extension QueueEngine {
                 break
             }
             queues[sourceName]!.remove(sequence)
-            enqueueMoved(message, into: destinationName, deadLetterSourceArn: nil, originQueueName: nil)
+            enqueueMoved(
+                message, into: destinationName, deadLetterSourceArn: nil, originQueueName: nil, keepsReceives: false)
             moved += 1
             budget -= 1
         }

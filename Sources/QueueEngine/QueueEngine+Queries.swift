@@ -50,7 +50,12 @@ extension QueueEngine {
     }
 
     /// GetQueueAttributes: the requested names (`All` for every one). An unknown name is an error.
-    public func queueAttributes(_ name: String, names: [String]) throws(QueueError) -> [String: String] {
+    /// The message counts are as of `time` (epoch milliseconds, the shard's time when the read is served;
+    /// the engine clock when nil): a visibility timeout or delay that ended by then is counted as ended,
+    /// although the engine applies it only with the next command.
+    public func queueAttributes(_ name: String, names: [String], at time: Int64? = nil) throws(QueueError)
+        -> [String: String]
+    {
         guard let queue = queues[name] else { throw .queueDoesNotExist() }
         var wanted = Set<String>()
         for attributeName in names {
@@ -66,11 +71,12 @@ extension QueueEngine {
             }
         }
         var result: [String: String] = [:]
+        let counts = queue.counts(at: max(clock, time ?? clock))
         for attributeName in wanted {
             switch attributeName {
-            case "ApproximateNumberOfMessages": result[attributeName] = String(queue.availableCount)
-            case "ApproximateNumberOfMessagesNotVisible": result[attributeName] = String(queue.inFlightCount)
-            case "ApproximateNumberOfMessagesDelayed": result[attributeName] = String(queue.delayedCount)
+            case "ApproximateNumberOfMessages": result[attributeName] = String(counts.available)
+            case "ApproximateNumberOfMessagesNotVisible": result[attributeName] = String(counts.inFlight)
+            case "ApproximateNumberOfMessagesDelayed": result[attributeName] = String(counts.delayed)
             case "CreatedTimestamp": result[attributeName] = String(queue.createdTimestamp / 1000)
             case "LastModifiedTimestamp": result[attributeName] = String(queue.lastModifiedTimestamp / 1000)
             case "QueueArn": result[attributeName] = queueArn(name)
@@ -134,4 +140,12 @@ enum PageToken {
 extension QueueEngine {
     /// Messages of the queue that can be received now (as of the last applied command).
     public func availableMessageCount(_ name: String) -> Int { queues[name]?.availableCount ?? 0 }
+
+    /// Whether a receive applied at `time` (epoch milliseconds) could return a message of the queue: one
+    /// is available, or a delay or visibility timeout ends by then (a stale timer may answer true: the
+    /// receive then comes back empty).
+    public func mayReceive(_ name: String, at time: Int64) -> Bool {
+        guard let queue = queues[name] else { return false }
+        return queue.availableCount > 0 || (queue.nextTimerMilliseconds ?? .max) <= max(clock, time)
+    }
 }

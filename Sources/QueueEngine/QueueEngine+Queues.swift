@@ -61,6 +61,7 @@ extension QueueEngine {
             try validateRedrive(redrive, sourceName: name, sourceIsFifo: configuration.fifoQueue)
         }
         var queue = QueueState(name: name, incarnation: nextQueueIncarnation, configuration: configuration, now: clock)
+        queue.rules = rules
         queue.tags = tags
         nextQueueIncarnation += 1
         queues[name] = queue

@@ -1,6 +1,8 @@
 extension QueueEngine {
-    /// DeleteMessage / DeleteMessageBatch. Only the latest receipt handle deletes; an older one succeeds
-    /// without deleting (as SQS documents), and a message already gone succeeds too.
+    /// DeleteMessage / DeleteMessageBatch. Any receipt handle of the message deletes it, also one from
+    /// before it was received again (what SQS does, whatever its documentation suggests); a message
+    /// already gone succeeds too. On a FIFO queue a handle whose visibility timeout ended (the message is
+    /// visible again, or received again since) is refused as expired.
     mutating func deleteMessages(
         queueName: String, entries: [ReceiptEntry], isBatch: Bool
     ) throws(QueueError) -> [BatchEntryResult<Acknowledged>] {
@@ -9,6 +11,7 @@ extension QueueEngine {
             try MessageValidation.validateBatch(ids: entries.map(\.id), entryName: "DeleteMessageBatchRequestEntry")
         }
         let identifiers = self.identifiers
+        let anyHandle = rules >= 2
         return try withQueue(queueName) { queue throws(QueueError) in
             var results: [BatchEntryResult<Acknowledged>] = []
             for entry in entries {
@@ -16,10 +19,23 @@ extension QueueEngine {
                 if let receipt = identifiers.receipt(fromHandle: entry.receiptHandle, queueName: queueName),
                     receipt.queueIncarnation == queue.incarnation
                 {
-                    if let message = queue.messages[receipt.sequence], message.receiveCount == receipt.receiveCount {
+                    if !anyHandle {
+                        // The first rules: only the latest handle deletes; an older one succeeds without.
+                        if queue.messages[receipt.sequence]?.receiveCount == receipt.receiveCount {
+                            queue.remove(receipt.sequence)
+                        }
+                        outcome = .success(Acknowledged())
+                    } else if let message = queue.messages[receipt.sequence], queue.isFifo,
+                        message.state != .inFlight || message.receiveCount != receipt.receiveCount
+                    {
+                        let error = QueueError.invalidParameter(
+                            "ReceiptHandle", entry.receiptHandle, reason: "The receipt handle has expired.")
+                        if !isBatch { throw error }
+                        outcome = .failure(error)
+                    } else {
                         queue.remove(receipt.sequence)
+                        outcome = .success(Acknowledged())
                     }
-                    outcome = .success(Acknowledged())
                 } else {
                     let error = Self.invalidReceiptHandle(entry.receiptHandle)
                     if !isBatch { throw error }
@@ -32,8 +48,8 @@ extension QueueEngine {
     }
 
     /// ChangeMessageVisibility / ChangeMessageVisibilityBatch: the message becomes visible again
-    /// `visibilityTimeoutSeconds` from now (0: now). The latest handle of a message whose timeout already
-    /// ran out is accepted, as AWS does; an older handle gets `MessageNotInflight`.
+    /// `visibilityTimeoutSeconds` from now (0: now). As AWS does, any handle of the message is accepted:
+    /// the latest of a message whose timeout already ran out, and one from before it was received again.
     mutating func changeMessageVisibility(
         queueName: String, entries: [ReceiptEntry], isBatch: Bool
     ) throws(QueueError) -> [BatchEntryResult<Acknowledged>] {
@@ -44,11 +60,13 @@ extension QueueEngine {
         }
         let identifiers = self.identifiers
         let now = clock
+        let anyHandle = rules >= 2
         return try withQueue(queueName) { queue throws(QueueError) in
             var results: [BatchEntryResult<Acknowledged>] = []
             for entry in entries {
                 do throws(QueueError) {
-                    try Self.changeVisibility(of: entry, in: &queue, identifiers: identifiers, now: now)
+                    try Self.changeVisibility(
+                        of: entry, in: &queue, identifiers: identifiers, now: now, anyHandle: anyHandle)
                     results.append(BatchEntryResult(id: entry.id ?? "", outcome: .success(Acknowledged())))
                 } catch {
                     if !isBatch { throw error }
@@ -60,7 +78,7 @@ extension QueueEngine {
     }
 
     private static func changeVisibility(
-        of entry: ReceiptEntry, in queue: inout QueueState, identifiers: Identifiers, now: Int64
+        of entry: ReceiptEntry, in queue: inout QueueState, identifiers: Identifiers, now: Int64, anyHandle: Bool
     ) throws(QueueError) {
         guard let timeout = entry.visibilityTimeoutSeconds else {
             throw QueueError(.missingParameter, "The request must contain the parameter VisibilityTimeout.")
@@ -77,7 +95,7 @@ extension QueueEngine {
                 "ReceiptHandle", entry.receiptHandle,
                 reason: "Message does not exist or is not available for visibility timeout change.")
         }
-        guard message.receiveCount == receipt.receiveCount else {
+        guard anyHandle || message.receiveCount == receipt.receiveCount else {
             throw QueueError(.messageNotInflight, "The message referred to by this receipt handle is not in flight.")
         }
         let receivedAt = message.lastReceiveTimestamp ?? now
@@ -88,7 +106,7 @@ extension QueueEngine {
                 reason: "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]")
         }
         if timeout == 0 {
-            queue.makeAvailable(receipt.sequence)
+            queue.makeAvailable(receipt.sequence, at: now)
         } else {
             queue.hide(receipt.sequence, until: deadline)
         }

@@ -27,6 +27,8 @@ extension QueueEngine {
             Int64(request.visibilityTimeoutSeconds ?? configuration.visibilityTimeout) * 1000
         let identifiers = self.identifiers
         var redriven: [StoredMessage] = []
+        var taken = 0
+        lastReceiveTaken = 0
         let received = try withQueue(request.queueName) { queue throws(QueueError) -> [ReceivedMessage] in
             if queue.isFifo, let attemptId = request.receiveRequestAttemptId,
                 let attempt = queue.receiveAttempts[attemptId], attempt.expiresAtMilliseconds > now
@@ -78,6 +80,7 @@ extension QueueEngine {
                             updated, receiptHandle: identifiers.receiptHandle(receipt, queueName: queue.name)))
                 }
             }
+            taken = receipts.count
             if queue.isFifo, let attemptId = request.receiveRequestAttemptId, !receipts.isEmpty {
                 let expiresAt = now + QueueLimits.receiveAttemptWindowMilliseconds
                 queue.receiveAttempts[attemptId] = ReceiveAttempt(receipts: receipts, expiresAtMilliseconds: expiresAt)
@@ -85,6 +88,7 @@ extension QueueEngine {
             }
             return results
         }
+        lastReceiveTaken = taken
         if let deadLetterTarget {
             let sourceArn = queueArn(request.queueName)
             for message in redriven {
@@ -95,7 +99,7 @@ extension QueueEngine {
                 } else {
                     enqueueMoved(
                         message, into: deadLetterTarget.name, deadLetterSourceArn: sourceArn,
-                        originQueueName: request.queueName)
+                        originQueueName: request.queueName, keepsReceives: true)
                 }
             }
         }
@@ -103,9 +107,12 @@ extension QueueEngine {
     }
 
     /// Puts a message taken from another queue (redrive or move task) into `queueName` as available,
-    /// keeping its id, body, attributes and sent time; its receive count starts again.
+    /// keeping its id, body, attributes and sent time. With `keepsReceives` (a move to a dead-letter
+    /// queue, as SQS does) it keeps its receive count and first receive time; otherwise (a move task, or
+    /// a return from a queue that is gone, which must not send it straight back) they start again.
     mutating func enqueueMoved(
-        _ message: StoredMessage, into queueName: String, deadLetterSourceArn: String?, originQueueName: String?
+        _ message: StoredMessage, into queueName: String, deadLetterSourceArn: String?, originQueueName: String?,
+        keepsReceives: Bool
     ) {
         guard queues[queueName] != nil else { return }
         let sequence = takeSequence()
@@ -121,6 +128,10 @@ extension QueueEngine {
             state: .available, visibleAtMilliseconds: clock)
         moved.deadLetterQueueSourceArn = deadLetterSourceArn
         moved.originQueueName = originQueueName
+        if keepsReceives && rules >= 2 {
+            moved.receiveCount = message.receiveCount
+            moved.firstReceiveTimestamp = message.firstReceiveTimestamp
+        }
         let now = clock
         queues[queueName]!.advance(to: now)
         queues[queueName]!.insert(moved)

@@ -5,13 +5,15 @@ import Crypto
 /// The snapshot is canonical: equal engine states give equal bytes (maps are written sorted by key), and a
 /// restored engine snapshots to the same bytes as the engine it came from. Its layout:
 ///
-/// - magic `FRYS`, a format version byte (2; format 1, without transfers, is still read);
+/// - magic `FRYS`, a format version byte (3; format 1, without transfers, and 2, whose transferred
+///   messages carry no receive count, are still read);
 /// - the shard id, region and account id of the engine that wrote it, which must match the restoring one;
 /// - clock, next message sequence, next queue incarnation, next move task number, last advance time;
 /// - recently deleted queue names with their deletion times;
 /// - every queue, sorted by name (see `SnapshotEncoder`);
 /// - move tasks by source queue name, oldest first;
 /// - (format 2) the next transfer id, the outbox oldest first, and import records by source shard;
+/// - (format 3) the rules commands apply with (`Rules`; earlier formats: the first);
 /// - the SHA-256 of everything before it (32 bytes).
 ///
 /// Indexes the engine can rebuild from the messages are not written: state counters, standard queues'
@@ -23,7 +25,7 @@ extension QueueEngine {
     /// The bytes every snapshot starts with.
     static let snapshotMagic: [UInt8] = Array("FRYS".utf8)
     /// The format version this build writes; it reads this one and every earlier one.
-    static let snapshotFormatVersion: UInt8 = 2
+    static let snapshotFormatVersion: UInt8 = 3
     /// Bytes of the trailing checksum.
     static let snapshotChecksumBytes = 32
 
@@ -77,6 +79,8 @@ extension QueueEngine {
                     .checksumMismatch, "the snapshot's SHA-256 does not match its bytes", offset: bodyEnd)
             }
             var reader = BinaryReader(body)
+            reader.transfersCarryReceives = version >= 3
+            reader.readyGroupsCarryTimes = version >= 3
             _ = try reader.readRaw(headerBytes)
             let engine = try SnapshotDecoder.decodeEngine(
                 configuration: configuration, version: version, from: &reader)

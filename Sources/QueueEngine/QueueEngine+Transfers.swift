@@ -28,6 +28,10 @@ public struct TransferredMessage: Sendable, Equatable, Codable {
     /// The same, as it had them in its source queue (restored if it comes back).
     public var returnDeadLetterQueueSourceArn: String?
     public var returnOriginQueueName: String?
+    /// How often it was received, and when first: a dead-letter queue keeps them (log format 2 and
+    /// snapshot format 3 carry them; earlier ones read as never received).
+    public var receiveCount: UInt32 = 0
+    public var firstReceiveTimestamp: Int64?
 
     /// Every field, as the log codec reads them back.
     init(
@@ -35,8 +39,11 @@ public struct TransferredMessage: Sendable, Equatable, Codable {
         messageAttributes: MessageAttributes, md5OfMessageAttributes: String?, systemAttributes: MessageAttributes,
         md5OfSystemAttributes: String?, senderId: String, sentTimestamp: Int64, messageGroupId: String?,
         messageDeduplicationId: String?, sizeBytes: Int, deadLetterQueueSourceArn: String?, originQueueName: String?,
-        returnDeadLetterQueueSourceArn: String?, returnOriginQueueName: String?
+        returnDeadLetterQueueSourceArn: String?, returnOriginQueueName: String?, receiveCount: UInt32 = 0,
+        firstReceiveTimestamp: Int64? = nil
     ) {
+        self.receiveCount = receiveCount
+        self.firstReceiveTimestamp = firstReceiveTimestamp
         self.id = id
         self.queueName = queueName
         self.returnQueueName = returnQueueName
@@ -71,17 +78,21 @@ public struct TransferredMessage: Sendable, Equatable, Codable {
             messageDeduplicationId: message.messageDeduplicationId, sizeBytes: message.sizeBytes,
             deadLetterQueueSourceArn: deadLetterSourceArn, originQueueName: originQueueName,
             returnDeadLetterQueueSourceArn: message.deadLetterQueueSourceArn,
-            returnOriginQueueName: message.originQueueName)
+            returnOriginQueueName: message.originQueueName, receiveCount: message.receiveCount,
+            firstReceiveTimestamp: message.firstReceiveTimestamp)
     }
 
     /// The message as a queue stores it before `enqueueMoved` renumbers it.
     var storedMessage: StoredMessage {
-        StoredMessage(
+        var message = StoredMessage(
             sequence: 0, messageId: messageId, body: body, md5OfBody: md5OfBody, messageAttributes: messageAttributes,
             md5OfMessageAttributes: md5OfMessageAttributes, systemAttributes: systemAttributes,
             md5OfSystemAttributes: md5OfSystemAttributes, senderId: senderId, sentTimestamp: sentTimestamp,
             messageGroupId: messageGroupId, messageDeduplicationId: messageDeduplicationId, fifoSequenceNumber: nil,
             sizeBytes: sizeBytes, state: .available, visibleAtMilliseconds: 0)
+        message.receiveCount = receiveCount
+        message.firstReceiveTimestamp = firstReceiveTimestamp
+        return message
     }
 }
 
@@ -166,7 +177,8 @@ extension QueueEngine {
             if queues[message.queueName] != nil, remoteShard(of: message.queueName) == nil {
                 enqueueMoved(
                     message.storedMessage, into: message.queueName,
-                    deadLetterSourceArn: message.deadLetterQueueSourceArn, originQueueName: message.originQueueName)
+                    deadLetterSourceArn: message.deadLetterQueueSourceArn, originQueueName: message.originQueueName,
+                    keepsReceives: message.deadLetterQueueSourceArn != nil)
             } else {
                 missing.append(message.id)
             }
@@ -190,7 +202,7 @@ extension QueueEngine {
                 enqueueMoved(
                     message.storedMessage, into: message.returnQueueName,
                     deadLetterSourceArn: message.returnDeadLetterQueueSourceArn,
-                    originQueueName: message.returnOriginQueueName)
+                    originQueueName: message.returnOriginQueueName, keepsReceives: false)
             } else if !delivered.contains(message.id) {
                 kept.append(message)
             }

@@ -33,11 +33,32 @@ public struct QueueEngineConfiguration: Sendable, Equatable {
 /// It is a value driven only by `apply(_:timestampMilliseconds:)` and read by the query methods. It reads
 /// no clock and no random generator: ids and receipt handles are derived from its state and
 /// configuration, so every replica applying the same commands holds the same state.
+/// Versions of the rules commands apply with. A change of behaviour that alters replicated state gets a
+/// new version, kept side by side with the old one.
+public enum Rules {
+    /// Before issue 13's fidelity work: only the latest receipt handle deletes or changes visibility, a
+    /// FIFO group is blocked while any of its messages is in flight and groups are served by head
+    /// sequence, a moved message's receive count starts again.
+    public static let first: UInt8 = 1
+    /// Any receipt handle deletes and changes visibility (a FIFO handle expires with its timeout), a FIFO
+    /// group is receivable while its head is visible and groups are served in the order their heads
+    /// became visible, a dead-letter move keeps the receive count, leftover timers at the front of the
+    /// timer heap are dropped.
+    public static let current: UInt8 = 2
+}
+
 public struct QueueEngine: Sendable {
     public let configuration: QueueEngineConfiguration
     let identifiers: Identifiers
     /// The latest timestamp applied, epoch milliseconds.
     public internal(set) var clock: Int64 = 0
+    /// Which version of SQS's rules commands apply with (see `Rules`). It changes only by an applied
+    /// `adoptRules` command, so every replica switches at the same log entry, and a log written under
+    /// older rules replays the same on every replica whatever snapshot it starts from.
+    public internal(set) var rules = Rules.current
+    /// How many messages the last ReceiveMessage applied took (rendered or not): a shell wakes waiting
+    /// receivers after a receive only if it took some. Not part of the replicated state.
+    public internal(set) var lastReceiveTaken = 0
     var queues: [String: QueueState] = [:]
     /// Recently deleted queue names and when they were deleted.
     var deletedQueues: [String: Int64] = [:]
@@ -55,7 +76,10 @@ public struct QueueEngine: Sendable {
     /// Per source shard: the transfers imported so far, for idempotent retries.
     var imports: [UInt32: ImportRecord] = [:]
 
-    public init(configuration: QueueEngineConfiguration) {
+    /// An empty engine applying commands with `rules` (a replicated one starts at the first rules and
+    /// switches by an `adoptRules` entry; see `Rules`).
+    public init(configuration: QueueEngineConfiguration, rules: UInt8 = Rules.current) {
+        self.rules = rules
         self.configuration = configuration
         self.identifiers = Identifiers(shardId: configuration.shardId, receiptHandleKey: configuration.receiptHandleKey)
     }
@@ -90,6 +114,7 @@ public struct QueueEngine: Sendable {
     ) throws(QueueError) -> Result {
         guard queues[name] != nil else { throw .queueDoesNotExist() }
         queues[name]!.advance(to: clock)
+        defer { queues[name]?.dropLeftoverTimers() }
         return try body(&queues[name]!)
     }
 

@@ -37,6 +37,8 @@ public struct QueueError: Error, Sendable, Equatable, Hashable, Codable {
         case missingParameter = "MissingParameter"
         case invalidAction = "InvalidAction"
         case missingAction = "MissingAction"
+        /// A request to a queue URL that names no action (404, as SQS answers).
+        case unknownOperation = "UnknownOperationException"
         case invalidParameterCombination = "InvalidParameterCombination"
         case invalidAddress = "InvalidAddress"
         case invalidSecurity = "InvalidSecurity"

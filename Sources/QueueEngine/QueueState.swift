@@ -2,7 +2,7 @@ import DequeModule
 import HeapModule
 
 /// A FIFO message group: its messages in send order (deleted ones are skipped lazily) and how many are
-/// in flight. The group is blocked while any is.
+/// in flight. The group is receivable while its first message is visible (`readyHead`).
 struct FifoGroup: Sendable {
     var sequences: Deque<UInt64> = []
     var inFlightCount = 0
@@ -54,6 +54,8 @@ struct QueueState: Sendable {
     var receiveAttemptExpiry: Deque<(expiresAtMilliseconds: Int64, key: String)> = []
 
     var isFifo: Bool { configuration.fifoQueue }
+    /// The engine's `rules`, which the queue's own behaviour follows (set by the engine; not encoded).
+    var rules = Rules.current
 
     init(name: String, incarnation: UInt64, configuration: QueueConfiguration, now: Int64) {
         self.name = name
@@ -107,12 +109,14 @@ struct QueueState: Sendable {
         return message
     }
 
-    /// Makes a delayed or in-flight message available now.
-    mutating func makeAvailable(_ sequence: UInt64) {
+    /// Makes a delayed or in-flight message available, from `time` (when its delay or visibility timeout
+    /// ended, or when its visibility was set to 0).
+    mutating func makeAvailable(_ sequence: UInt64, at time: Int64) {
         guard var message = messages[sequence], message.state != .available else { return }
         let wasInFlight = message.state == .inFlight
         if wasInFlight { inFlightCount -= 1 } else { delayedCount -= 1 }
         message.state = .available
+        if rules >= 2 { message.visibleAtMilliseconds = time }
         message.version &+= 1
         availableCount += 1
         messages[sequence] = message
@@ -178,9 +182,10 @@ struct QueueState: Sendable {
         if groups.values[index].scheduledHead == entry.headSequence { groups.values[index].scheduledHead = nil }
     }
 
-    /// The head message of a group that can be received now, if the group is not blocked.
+    /// The head message of a group, when it can be received now: a group is receivable while its first
+    /// message is visible (a later one in flight only ends what a receive takes from it).
     func readyHead(of groupId: String) -> UInt64? {
-        guard let group = groups[groupId], group.inFlightCount == 0 else { return nil }
+        guard let group = groups[groupId], rules >= 2 || group.inFlightCount == 0 else { return nil }
         for sequence in group.sequences {
             guard let message = messages[sequence] else { continue }
             return message.state == .available ? sequence : nil
@@ -193,7 +198,9 @@ struct QueueState: Sendable {
         trimGroup(groupId)
         guard let head = readyHead(of: groupId), groups[groupId]?.scheduledHead != head else { return }
         groups[groupId]!.scheduledHead = head
-        readyGroups.insert(ReadyGroup(headSequence: head, groupId: groupId))
+        // Under the first rules groups go by head sequence alone.
+        let visibleAt = rules >= 2 ? messages[head]!.visibleAtMilliseconds : 0
+        readyGroups.insert(ReadyGroup(visibleAtMilliseconds: visibleAt, headSequence: head, groupId: groupId))
     }
 
     // MARK: Time
@@ -205,7 +212,7 @@ struct QueueState: Sendable {
             guard let message = messages[timer.sequence], message.version == timer.version,
                 message.state != .available
             else { continue }
-            makeAvailable(timer.sequence)
+            makeAvailable(timer.sequence, at: timer.atMilliseconds)
         }
         let retentionMilliseconds = Int64(configuration.messageRetentionPeriod) * 1000
         while let entry = retention.min, entry.sentTimestamp + retentionMilliseconds <= now {
@@ -228,6 +235,52 @@ struct QueueState: Sendable {
 
     /// The earliest time a delayed or in-flight message may become available (a long-poll wake-up hint).
     var nextTimerMilliseconds: Int64? { timers.min?.atMilliseconds }
+
+    /// Drops timers that can no longer fire (their message deleted, received again or made visible) from
+    /// the front of the heap, so that the next timer is a live one: a long poll is not woken for a message
+    /// that is gone. Under the first rules leftovers stay until they come due.
+    mutating func dropLeftoverTimers() {
+        guard rules >= 2 else { return }
+        while let timer = timers.min {
+            if let message = messages[timer.sequence], message.version == timer.version, message.state != .available {
+                return
+            }
+            timers.removeMin()
+        }
+    }
+
+    /// The message counts as `advance(to: time)` would leave them, without changing anything: what a
+    /// request at `time` sees. Scans the timers and retention deadlines only when one is due.
+    func counts(at time: Int64) -> (available: Int, inFlight: Int, delayed: Int) {
+        var counts = (available: availableCount, inFlight: inFlightCount, delayed: delayedCount)
+        let retentionMilliseconds = Int64(configuration.messageRetentionPeriod) * 1000
+        let timersDue = (timers.min?.atMilliseconds ?? .max) <= time
+        let expiryDue = retention.min.map { $0.sentTimestamp + retentionMilliseconds <= time } ?? false
+        guard timersDue || expiryDue else { return counts }
+        var madeAvailable = Set<UInt64>()
+        if timersDue {
+            for timer in timers.unordered where timer.atMilliseconds <= time {
+                guard let message = messages[timer.sequence], message.version == timer.version,
+                    message.state != .available, madeAvailable.insert(timer.sequence).inserted
+                else { continue }
+                if message.state == .delayed { counts.delayed -= 1 } else { counts.inFlight -= 1 }
+                counts.available += 1
+            }
+        }
+        if expiryDue {
+            for entry in retention.unordered where entry.sentTimestamp + retentionMilliseconds <= time {
+                guard let message = messages[entry.sequence] else { continue }
+                if message.state == .available || madeAvailable.contains(entry.sequence) {
+                    counts.available -= 1
+                } else if message.state == .delayed {
+                    counts.delayed -= 1
+                } else {
+                    counts.inFlight -= 1
+                }
+            }
+        }
+        return counts
+    }
 
     /// Removes every message (PurgeQueue) and, as AWS does, forgets FIFO deduplication ids.
     mutating func purge() {

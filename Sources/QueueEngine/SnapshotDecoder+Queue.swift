@@ -116,7 +116,12 @@ extension SnapshotDecoder {
         var entries: [ReadyGroup] = []
         entries.reserveCapacity(count)
         for _ in 0..<count {
-            let entry = ReadyGroup(headSequence: try reader.readVarint(), groupId: try reader.readString())
+            // Format 3 writes when the head became visible.
+            let visibleAt = reader.readyGroupsCarryTimes ? try reader.readSigned() : nil
+            let head = try reader.readVarint()
+            // Before format 3 groups went by head alone (the first rules): time 0 keeps that order.
+            let entry = ReadyGroup(
+                visibleAtMilliseconds: visibleAt ?? 0, headSequence: head, groupId: try reader.readString())
             if let previous = entries.last, SnapshotEncoder.readyGroupOrder(entry, previous) {
                 throw reader.malformed("ready groups not sorted")
             }

@@ -48,6 +48,17 @@ enum SnapshotDecoder {
             return tasks
         }
         if version >= 2 { try decodeTransfers(into: &engine, from: &reader) }
+        // Format 3 ends with the rules the engine applies commands with; earlier ones were written under
+        // the first rules.
+        engine.rules = Rules.first
+        if version >= 3 {
+            let rules = try reader.readByte()
+            guard (Rules.first...Rules.current).contains(rules) else {
+                throw reader.error(.unsupportedVersion, "rules \(rules), this build applies 1 to \(Rules.current)")
+            }
+            engine.rules = rules
+        }
+        for name in engine.queues.keys.sorted() { engine.queues[name]!.rules = engine.rules }
         return engine
     }
 

@@ -29,6 +29,7 @@ enum SnapshotEncoder {
             writer.writeCount(record.missing.count)
             for id in record.missing { writer.writeVarint(id) }
         }
+        writer.writeByte(engine.rules)
     }
 
     /// A queue (its name is the map key): identity and timestamps, configuration, tags, messages by
@@ -56,6 +57,7 @@ enum SnapshotEncoder {
         let readyGroups = queue.readyGroups.unordered.sorted(by: readyGroupOrder)
         writer.writeCount(readyGroups.count)
         for entry in readyGroups {
+            writer.writeSigned(entry.visibleAtMilliseconds)
             writer.writeVarint(entry.headSequence)
             writer.writeString(entry.groupId)
         }
@@ -88,10 +90,7 @@ enum SnapshotEncoder {
         (left.atMilliseconds, left.sequence, left.version) < (right.atMilliseconds, right.sequence, right.version)
     }
 
-    static func readyGroupOrder(_ left: ReadyGroup, _ right: ReadyGroup) -> Bool {
-        left.headSequence != right.headSequence
-            ? left.headSequence < right.headSequence : MessageDigest.utf8Less(left.groupId, right.groupId)
-    }
+    static func readyGroupOrder(_ left: ReadyGroup, _ right: ReadyGroup) -> Bool { left < right }
 
     static func encode(_ configuration: QueueConfiguration, into writer: inout BinaryWriter) {
         writer.writeInt(configuration.delaySeconds)

@@ -72,10 +72,19 @@ struct RetentionEntry: Comparable, Sendable {
     }
 }
 
-/// A FIFO message group that may be ready, ordered by the sequence of its head message.
+/// A FIFO message group that may be ready, ordered by when its head message became visible (sent, its
+/// delay ended, or back from flight), then by its sequence: groups are served in that order, so a message
+/// back from flight queues behind groups whose heads were visible before it.
 struct ReadyGroup: Comparable, Sendable {
+    var visibleAtMilliseconds: Int64
     var headSequence: UInt64
     var groupId: String
 
-    static func < (left: Self, right: Self) -> Bool { left.headSequence < right.headSequence }
+    static func < (left: Self, right: Self) -> Bool {
+        if left.visibleAtMilliseconds != right.visibleAtMilliseconds {
+            return left.visibleAtMilliseconds < right.visibleAtMilliseconds
+        }
+        if left.headSequence != right.headSequence { return left.headSequence < right.headSequence }
+        return MessageDigest.utf8Less(left.groupId, right.groupId)
+    }
 }

@@ -37,11 +37,15 @@ public struct SQSRequest: Sendable {
     public var baseURL: String
     /// The sender's access key id (SenderId), or the anonymous id when signatures are not checked.
     public var senderId: String
+    /// The `X-Amzn-Trace-Id` header: a message sent without an `AWSTraceHeader` system attribute gets it
+    /// as that attribute, as SQS does.
+    public var traceHeader: String?
 
     public init(
         action: SQSAction, parameters: WireObject, pathQueue: (account: String, name: String)?, baseURL: String,
-        senderId: String
+        senderId: String, traceHeader: String? = nil
     ) {
+        self.traceHeader = traceHeader
         self.action = action
         self.parameters = parameters
         self.pathQueue = pathQueue

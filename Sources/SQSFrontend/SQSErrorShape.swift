@@ -12,7 +12,7 @@ public struct SQSErrorShape: Sendable, Equatable {
     public var fault: String
 
     public init(_ code: QueueError.Code) {
-        shape = code.rawValue
+        shape = Self.shapeName(code)
         fault = "Sender"
         switch code {
         case .queueDoesNotExist: (queryCode, httpStatus) = ("AWS.SimpleQueueService.NonExistentQueue", 400)
@@ -26,6 +26,7 @@ public struct SQSErrorShape: Sendable, Equatable {
         case .overLimit: (queryCode, httpStatus) = ("OverLimit", 403)
         case .receiptHandleIsInvalid: (queryCode, httpStatus) = ("ReceiptHandleIsInvalid", 404)
         case .resourceNotFound: (queryCode, httpStatus) = ("ResourceNotFoundException", 404)
+        case .unknownOperation: (queryCode, httpStatus) = ("UnknownOperationException", 404)
         case .invalidAddress: (queryCode, httpStatus) = ("InvalidAddress", 404)
         case .invalidSecurity, .requestThrottled, .invalidClientTokenId, .missingAuthenticationToken,
             .signatureDoesNotMatch, .accessDenied:
@@ -40,6 +41,18 @@ public struct SQSErrorShape: Sendable, Equatable {
             .invalidParameterValue, .missingParameter, .invalidAction, .missingAction, .invalidParameterCombination,
             .incompleteSignature, .requestExpired:
             (queryCode, httpStatus) = (code.rawValue, 400)
+        }
+    }
+
+    /// The JSON `__type` shape: the modeled exception (botocore's SQS model names it after the code, with
+    /// the Query code in its `awsQueryError` trait), or for the generic validation errors, which the model
+    /// does not list, the exception name AWS sends (recorded: an empty MessageBody is answered
+    /// `MissingRequiredParameterException` with `x-amzn-query-error: MissingParameter;Sender`).
+    static func shapeName(_ code: QueueError.Code) -> String {
+        switch code {
+        case .missingParameter: "MissingRequiredParameterException"
+        case .invalidParameterValue: "InvalidParameterValueException"
+        default: code.rawValue
         }
     }
 

@@ -2,13 +2,20 @@ import QueueEngine
 import SQSWire
 
 extension SQSHandler {
-    func sendEntry(_ parameters: WireParameters, id: String?) throws(QueueError) -> SendMessageEntry {
-        SendMessageEntry(
+    /// One message to send. Without an `AWSTraceHeader` system attribute of its own it takes the request's
+    /// `X-Amzn-Trace-Id` header as that attribute.
+    func sendEntry(_ parameters: WireParameters, id: String?, _ request: SQSRequest) throws(QueueError)
+        -> SendMessageEntry
+    {
+        var systemAttributes = try parameters.messageAttributes("MessageSystemAttributes")
+        if let traceHeader = request.traceHeader, systemAttributes["AWSTraceHeader"] == nil {
+            systemAttributes["AWSTraceHeader"] = MessageAttributeValue(dataType: "String", stringValue: traceHeader)
+        }
+        return SendMessageEntry(
             id: id, body: try parameters.string("MessageBody") ?? "",
             delaySeconds: try parameters.integer("DelaySeconds"),
             messageAttributes: try parameters.messageAttributes("MessageAttributes"),
-            messageSystemAttributes: try parameters.messageAttributes("MessageSystemAttributes"),
-            messageGroupId: try parameters.string("MessageGroupId"),
+            messageSystemAttributes: systemAttributes, messageGroupId: try parameters.string("MessageGroupId"),
             messageDeduplicationId: try parameters.string("MessageDeduplicationId"))
     }
 
@@ -23,7 +30,7 @@ extension SQSHandler {
     func sendMessage(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
         let name = try queueName(parameters, request)
         guard parameters.value("MessageBody") != nil else { throw WireParameters.missing("MessageBody") }
-        let entry = try sendEntry(parameters, id: nil)
+        let entry = try sendEntry(parameters, id: nil, request)
         switch await host.apply(
             .sendMessages(queueName: name, entries: [entry], senderId: request.senderId, isBatch: false))
         {
@@ -44,7 +51,7 @@ extension SQSHandler {
     func sendMessageBatch(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
         let name = try queueName(parameters, request)
         let entries = try parameters.objectList("Entries").map { entry throws(QueueError) in
-            try sendEntry(entry, id: try entry.string("Id"))
+            try sendEntry(entry, id: try entry.string("Id"), request)
         }
         switch await host.apply(
             .sendMessages(queueName: name, entries: entries, senderId: request.senderId, isBatch: true))

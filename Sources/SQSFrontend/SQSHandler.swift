@@ -100,9 +100,11 @@ public struct SQSHandler: Sendable {
         }
     }
 
-    /// The queue a request names: its QueueUrl's last two path segments (any host), or the request path.
+    /// The queue a request names: its QueueUrl's last two path segments (any host), a bare queue name given
+    /// as the QueueUrl (the caller's account, as AWS accepts), or the request path.
     func queueName(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> String {
         if let url = try parameters.string("QueueUrl") {
+            if !url.isEmpty, !url.utf8.contains(UInt8(ascii: "/")) { return url }
             guard let (account, name) = Self.accountAndName(fromQueueUrl: url) else {
                 throw QueueError.queueDoesNotExist()
             }

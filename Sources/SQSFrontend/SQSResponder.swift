@@ -41,24 +41,27 @@ public struct SQSResponder: HTTPResponder {
             request.headers[.init("X-Amz-Target")!] != nil
             || (request.headers[.contentType]?.contains("amz-json") ?? false)
         let wireProtocol: WireProtocol = isJSON ? .json : .query
+        // A Query request that accepts JSON is answered in JSON, as SQS does.
+        let answerProtocol: WireProtocol =
+            isJSON || (request.headers[.accept]?.contains("application/json") ?? false) ? .json : .query
         let body: [UInt8]
         do {
             var buffer = try await request.body.collect(upTo: Limits.requestBodyBytesMax)
             body = buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch {
-            return wireProtocol.error(
+            return answerProtocol.error(
                 QueueError(.invalidParameterValue, "The request body exceeds \(Limits.requestBodyBytesMax) bytes."),
                 action: nil, requestId: requestId)
         }
         do throws(QueueError) {
             let decoded = try decode(request, body: body, wireProtocol: wireProtocol)
             let result = try await handler.handle(decoded)
-            return wireProtocol.success(result, action: decoded.action, requestId: requestId)
+            return answerProtocol.success(result, action: decoded.action, requestId: requestId)
         } catch {
             if error.code == .internalFailure {
                 logger.error("internal failure", metadata: ["message": "\(error.message)", "request": "\(requestId)"])
             }
-            return wireProtocol.error(error, action: nil, requestId: requestId)
+            return answerProtocol.error(error, action: nil, requestId: requestId)
         }
     }
 
@@ -78,6 +81,7 @@ public struct SQSResponder: HTTPResponder {
         let senderId = try authenticate(request, rawPath: String(rawPath), rawQuery: String(rawQuery), body: body)
         let pathQueue = Self.pathQueue(rawPath)
         let baseURL = "\(scheme)://\(authority)"
+        let traceHeader = request.headers[.init("X-Amzn-Trace-Id")!].flatMap { $0.isEmpty ? nil : $0 }
         switch wireProtocol {
         case .json:
             let targetHeader = request.headers[.init("X-Amz-Target")!] ?? ""
@@ -98,8 +102,10 @@ public struct SQSResponder: HTTPResponder {
             guard case .object(let parameters) = value else {
                 throw QueueError(.invalidParameterValue, "The request body must be a JSON object.")
             }
+            try Self.checkEndpoint(action, pathQueue: pathQueue)
             return SQSRequest(
-                action: action, parameters: parameters, pathQueue: pathQueue, baseURL: baseURL, senderId: senderId)
+                action: action, parameters: parameters, pathQueue: pathQueue, baseURL: baseURL, senderId: senderId,
+                traceHeader: traceHeader)
         case .query:
             var pairs: [(name: String, value: String)] = []
             do {
@@ -107,14 +113,18 @@ public struct SQSResponder: HTTPResponder {
                 if request.method == .post { pairs += try QueryWireDecoder.parseForm(body) }
                 let query = try QueryWireDecoder.decode(pairs: pairs)
                 guard let actionName = query.action else {
+                    if pathQueue != nil {
+                        throw QueueError(.unknownOperation, "An unknown operation was requested.")
+                    }
                     throw QueueError(.missingAction, "The request must contain the parameter Action.")
                 }
                 guard let action = SQSAction(rawValue: actionName) else {
                     throw QueueError(.invalidAction, "The action \(actionName) is not valid for this endpoint.")
                 }
+                try Self.checkEndpoint(action, pathQueue: pathQueue)
                 return SQSRequest(
                     action: action, parameters: query.parameters, pathQueue: pathQueue, baseURL: baseURL,
-                    senderId: senderId)
+                    senderId: senderId, traceHeader: traceHeader)
             } catch let error as QueueError {
                 throw error
             } catch let error as WireDecodingError {
@@ -123,6 +133,13 @@ public struct SQSResponder: HTTPResponder {
                 throw QueueError(.invalidParameterValue, "The request could not be decoded.")
             }
         }
+    }
+
+    /// CreateQueue and ListQueues are actions of the service, not of a queue: sent to a queue URL they are
+    /// refused as SQS refuses them.
+    static func checkEndpoint(_ action: SQSAction, pathQueue: (account: String, name: String)?) throws(QueueError) {
+        guard pathQueue != nil, action == .createQueue || action == .listQueues else { return }
+        throw QueueError(.invalidAction, "The action \(action.rawValue) is not valid for this endpoint.")
     }
 
     /// Verifies the SigV4 signature when credentials are configured; returns the sender's access key id.

@@ -87,6 +87,21 @@ struct AWSAnswersTests {
 
 @Suite("FIFO answers recorded on AWS")
 struct FifoAWSAnswersTests {
+    @Test func attributeNamesTakeLettersOfAnyScriptAndValuesAnswerInvalidParameterValue() {
+        var harness = EngineHarness()
+        harness.create("q")
+        func entry(_ name: String, _ value: String = "v") -> SendMessageEntry {
+            SendMessageEntry(
+                body: "m", messageAttributes: [name: MessageAttributeValue(dataType: "String", stringValue: value)])
+        }
+        #expect(harness.sendError("q", entry("attr.1øßä")) == nil)
+        #expect(harness.sendError("q", entry("名前")) == nil)
+        #expect(harness.sendError("q", entry("sect§ion"))?.code == .invalidParameterValue)
+        #expect(harness.sendError("q", entry("a b"))?.code == .invalidParameterValue)
+        #expect(harness.sendError("q", entry("x", "bell\u{7}"))?.code == .invalidParameterValue)
+        #expect(harness.sendError("q", SendMessageEntry(body: "bell\u{7}"))?.code == .invalidMessageContents)
+    }
+
     @Test func aFifoSendWithDelayZeroTakesTheQueuesDelay() {
         var harness = EngineHarness()
         harness.create("late.fifo", ["FifoQueue": "true", "DelaySeconds": "5", "ContentBasedDeduplication": "true"])

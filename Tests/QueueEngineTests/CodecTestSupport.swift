@@ -101,6 +101,7 @@ enum SampleCommands {
             destinationArn: "arn:aws:sqs:eu-west-3:123456789012:q", maxNumberOfMessagesPerSecond: 0),
         .cancelMessageMoveTask(taskHandle: "6162"),
         .advanceTime,
+        .adoptRules(2),
         .importMessages(
             sourceShard: 3,
             messages: [

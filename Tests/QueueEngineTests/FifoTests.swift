@@ -36,6 +36,66 @@ struct FifoTests {
         #expect(harness.receive("f.fifo", max: 10).map(\.body) == ["m0", "m2"])
     }
 
+    /// A group is receivable while its first message is visible: a later message in flight ends what a
+    /// receive takes from the group, it does not block the earlier visible ones.
+    @Test func aLaterMessageInFlightDoesNotBlockTheVisibleHead() throws {
+        var harness = fifo()
+        for index in 0..<3 { harness.send("f.fifo", "m\(index)", group: "G", deduplicationId: "d\(index)") }
+        let taken = harness.receive("f.fifo", max: 2)
+        #expect(taken.map(\.body) == ["m0", "m1"])
+        harness.changeVisibility("f.fifo", taken[0].receiptHandle, 0)
+        #expect(harness.receive("f.fifo", max: 10).map(\.body) == ["m0"], "m1 in flight ends the group's turn")
+        #expect(harness.receive("f.fifo", max: 10).isEmpty)
+    }
+
+    /// Groups are served in the order their head message became visible: a message back from flight
+    /// (visibility set to 0, or its timeout ended) queues behind groups whose heads were visible before.
+    @Test func aMessageBackFromFlightQueuesBehindGroupsNeverReceived() throws {
+        var harness = fifo(["VisibilityTimeout": "5"])
+        harness.send("f.fifo", "a", group: "A", deduplicationId: "a")
+        harness.advance(seconds: 0.001)
+        harness.send("f.fifo", "b", group: "B", deduplicationId: "b")
+        let first = harness.receive("f.fifo", max: 1)
+        #expect(first.map(\.body) == ["a"])
+        harness.advance(seconds: 0.001)
+        harness.changeVisibility("f.fifo", first[0].receiptHandle, 0)
+        harness.advance(seconds: 0.001)
+        harness.send("f.fifo", "c", group: "C", deduplicationId: "c")
+        #expect(harness.receive("f.fifo", max: 1).map(\.body) == ["b"])
+        harness.advance(seconds: 0.001)
+        #expect(harness.receive("f.fifo", max: 1).map(\.body) == ["a"])
+        harness.advance(seconds: 0.001)
+        #expect(harness.receive("f.fifo", max: 1).map(\.body) == ["c"])
+        // Timeouts that ended: each message is back from when its own timeout ended; "d", sent as the last
+        // one ended, comes after it.
+        harness.advance(seconds: 5)
+        harness.send("f.fifo", "d", group: "D", deduplicationId: "d")
+        let order = (0..<4).flatMap { _ in harness.receive("f.fifo", max: 1).map(\.body) }
+        #expect(order == ["b", "a", "c", "d"])
+    }
+
+    /// A FIFO receipt handle expires with its visibility timeout: deleting with it is refused, whether the
+    /// message is visible again or was received again since; the new handle deletes.
+    @Test func aHandleWhoseTimeoutEndedIsExpired() throws {
+        var harness = fifo(["VisibilityTimeout": "5"])
+        harness.send("f.fifo", "m", group: "G", deduplicationId: "d")
+        let first = harness.receive("f.fifo")
+        harness.advance(seconds: 5)
+        let expired = harness.delete("f.fifo", first[0].receiptHandle).error
+        #expect(expired?.code == .invalidParameterValue)
+        #expect(
+            expired?.message
+                == "Value \(first[0].receiptHandle) for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."
+        )
+        let second = harness.receive("f.fifo")
+        #expect(second.map(\.body) == ["m"])
+        #expect(harness.delete("f.fifo", first[0].receiptHandle).error?.code == .invalidParameterValue)
+        #expect(harness.delete("f.fifo", second[0].receiptHandle).error == nil)
+        #expect(harness.engine.messageCount == 0)
+        // Gone: any handle succeeds, as on a standard queue.
+        #expect(harness.delete("f.fifo", first[0].receiptHandle).error == nil)
+    }
+
     @Test func deduplicationWindowSurvivesDelete() throws {
         var harness = fifo()
         let originalValue = harness.send("f.fifo", "x", group: "G", deduplicationId: "d")

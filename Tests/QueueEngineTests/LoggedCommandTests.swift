@@ -67,7 +67,9 @@ struct LoggedCommandTests {
         let advance: [UInt8] = [1, 0, CommandTag.advanceTime.rawValue]
         #expect(code(advance) == nil)
         #expect(code(advance + [0]) == .malformed, "trailing byte")
-        #expect(code([2, 0, CommandTag.advanceTime.rawValue]) == .unsupportedVersion)
+        #expect(code([2, 0, CommandTag.advanceTime.rawValue]) == nil)
+        #expect(code([3, 0, CommandTag.advanceTime.rawValue]) == .unsupportedVersion)
+        #expect(code([0, 0, CommandTag.advanceTime.rawValue]) == .unsupportedVersion)
         #expect(code([1, 0, 0]) == .malformed, "tag 0")
         #expect(code([1, 0, 99]) == .malformed, "unknown tag")
         #expect(code([1, 0x80, 0x00, CommandTag.advanceTime.rawValue]) == .malformed, "overlong varint")
@@ -101,7 +103,9 @@ struct LoggedCommandTests {
                     bytes[random.int(0...(bytes.count - 1))] ^= UInt8.random(in: 1...255, using: &random)
                 }
                 if random.chance(0.2) { bytes.removeLast(random.int(0...(bytes.count - 1))) }
-                guard let decoded = try? LoggedCommand(decoding: bytes) else { continue }
+                // A flip to format 1 reads as that format, and writes back as the current one.
+                guard let decoded = try? LoggedCommand(decoding: bytes), bytes.first == LoggedCommand.formatVersion
+                else { continue }
                 decodedCount += 1
                 guard decoded.encoded() == bytes else {
                     Issue.record(
@@ -121,7 +125,8 @@ struct LoggedCommandTests {
                 var bytes = (0..<random.int(0...48)).map { _ in UInt8.random(in: 0...255, using: &random) }
                 if !bytes.isEmpty && random.chance(0.5) { bytes[0] = LoggedCommand.formatVersion }
                 if bytes.count > 2 && random.chance(0.5) { bytes[2] = UInt8(random.int(1...15)) }
-                if let decoded = try? LoggedCommand(decoding: bytes) {
+                // An entry of format 1 reads too, and is written back as the current format.
+                if let decoded = try? LoggedCommand(decoding: bytes), bytes.first == LoggedCommand.formatVersion {
                     #expect(decoded.encoded() == bytes)
                 }
             }
@@ -166,9 +171,11 @@ func microseconds(_ duration: Duration) -> String {
 @Suite("Log entry format")
 struct LoggedCommandFormatTests {
     @Test func encodingsAreStable() {
-        #expect(LoggedCommand(command: .advanceTime, timestampMilliseconds: -1).encoded() == [1, 1, 15])
+        #expect(LoggedCommand(command: .advanceTime, timestampMilliseconds: -1).encoded() == [2, 1, 15])
         #expect(
-            LoggedCommand(command: .purgeQueue(name: "q"), timestampMilliseconds: 1).encoded() == [1, 2, 4, 1, 0x71])
+            LoggedCommand(command: .purgeQueue(name: "q"), timestampMilliseconds: 1).encoded() == [2, 2, 4, 1, 0x71])
+        // Format 1 reads: the same commands (only a transferred message's fields changed in format 2).
+        #expect((try? LoggedCommand(decoding: [1, 2, 4, 1, 0x71]))?.command == .purgeQueue(name: "q"))
         let send = Command.sendMessages(
             queueName: "q",
             entries: [
@@ -178,7 +185,7 @@ struct LoggedCommandFormatTests {
                     messageGroupId: "g")
             ], senderId: "s", isBatch: true)
         let expected: [UInt8] =
-            [1, 0xD0, 0x0F, 5, 1, 0x71, 1]  // version, timestamp 1000, tag, queue name, one entry
+            [2, 0xD0, 0x0F, 5, 1, 0x71, 1]  // version, timestamp 1000, tag, queue name, one entry
             + [1, 1, 0x61, 2, 0x68, 0x69, 1, 10]  // id "a", body "hi", delay 5
             + [1, 1, 0x6E, 6] + Array("Number".utf8) + [1, 1, 0x31, 0]  // n: Number "1", no binary
             + [0, 1, 1, 0x67, 0]  // no system attributes, group "g", no deduplication id

@@ -97,7 +97,7 @@ struct SnapshotTests {
     @Test func emptyEngineRoundTrips() throws {
         let engine = QueueEngine(configuration: codecTestConfiguration)
         let bytes = engine.snapshot()
-        #expect(Array(bytes.prefix(5)) == Array("FRYS".utf8) + [2])
+        #expect(Array(bytes.prefix(5)) == Array("FRYS".utf8) + [3])
         let restored = try QueueEngine(configuration: codecTestConfiguration, snapshot: bytes)
         #expect(restored.snapshot() == bytes)
         #expect(restored.queueNames.isEmpty && restored.clock == 0)
@@ -129,7 +129,7 @@ struct SnapshotTests {
         harness.apply(.deleteQueue(name: "gone"))
         let bytes = harness.engine.snapshot()
         let expected = [
-            "46525953", "02", "07", "0965752d776573742d33", "0c313233343536373839303132",  // magic, version, shard
+            "46525953", "03", "07", "0965752d776573742d33", "0c313233343536373839303132",  // magic, version, shard
             "d00f", "01", "03", "01", "00",  // clock, next sequence, incarnation, task number; no advance
             "01", "04676f6e65", "d00f",  // deleted queues: gone at 1000
             "01", "0171", "01", "d00f", "d00f", "00",  // queue q: incarnation, timestamps, no purge
@@ -139,7 +139,8 @@ struct SnapshotTests {
             "00", "00", "00", "00", "00", "00",  // messages, timers, groups, ready groups, deduplications, attempts
             "00",  // move tasks
             "01", "00", "00",  // next transfer id, outbox, import records
-            "3b870807dc3017f37bce4cf4bec72a7a64d43df03cf2fe4d10ffb743e040f93b",  // SHA-256
+            "02",  // rules
+            "11d644c340eb7fd45567f28847d1c597991cef0679d07063547830ab691a3c90",  // SHA-256
         ].joined()
         #expect(MessageDigest.hex(bytes) == expected)
         #expect(try QueueEngine(configuration: codecTestConfiguration, snapshot: bytes).queueNames == ["q"])
@@ -203,7 +204,7 @@ struct SnapshotTests {
         #expect(
             Self.restoreError(Array("not a snapshot at all, but long enough to have a checksum".utf8))?.code
                 == .notASnapshot)
-        bytes[4] = 3
+        bytes[4] = 4
         #expect(Self.restoreError(bytes)?.code == .unsupportedVersion)
         bytes[4] = 0
         #expect(Self.restoreError(bytes)?.code == .unsupportedVersion)

@@ -30,7 +30,7 @@ def test_redrive_to_dlq_and_move_back(sqs, queue, queue_arn):
     assert int(policy["maxReceiveCount"]) == 1
 
     sent = sqs.send_message(QueueUrl=src, MessageBody="doomed")
-    first = fs.receive_all(sqs, src, 1, VisibilityTimeout=0)
+    first = fs.receive_all(sqs, src, 1, VisibilityTimeout=0, MessageSystemAttributeNames=["All"])
     assert [m["Body"] for m in first] == ["doomed"]
     # the next receive exceeds maxReceiveCount: the message goes to the DLQ instead
     second = sqs.receive_message(QueueUrl=src, VisibilityTimeout=0, WaitTimeSeconds=1)
@@ -42,6 +42,12 @@ def test_redrive_to_dlq_and_move_back(sqs, queue, queue_arn):
     assert [m["Body"] for m in dead] == ["doomed"]
     assert dead[0]["MessageId"] == sent["MessageId"]
     assert dead[0]["Attributes"]["DeadLetterQueueSourceArn"] == src_arn
+    # it keeps its receive count (one receive in the source queue, this one in the dead-letter queue)
+    assert dead[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+    assert (
+        dead[0]["Attributes"]["ApproximateFirstReceiveTimestamp"]
+        == first[0]["Attributes"]["ApproximateFirstReceiveTimestamp"]
+    )
 
     assert sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"] == [src]
 

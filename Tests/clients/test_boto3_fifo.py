@@ -177,3 +177,47 @@ def test_fifo_receive_request_attempt_id(sqs, fifo_queue):
     # the returned handles work
     for m in first:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def test_fifo_delete_with_an_expired_receipt_handle(sqs, fifo_queue):
+    url = fifo_queue("expired", attributes={"VisibilityTimeout": "1"})
+    _send(sqs, url, "soon stale")
+    first = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]
+    time.sleep(1.1)
+    handle = first["ReceiptHandle"]
+    with client_error("InvalidParameterValue", 400) as ei:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    assert ei.value.response["Error"]["Message"] == (
+        f"Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."
+    )
+    again = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]
+    assert again["Body"] == "soon stale"
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=again["ReceiptHandle"])
+
+
+def test_fifo_a_later_message_in_flight_does_not_block_the_visible_head(sqs, fifo_queue):
+    url = fifo_queue("headvisible")
+    for body in ("m0", "m1", "m2"):
+        _send(sqs, url, body, group="G")
+    taken = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, WaitTimeSeconds=1)["Messages"]
+    assert [m["Body"] for m in taken] == ["m0", "m1"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=taken[0]["ReceiptHandle"], VisibilityTimeout=0)
+    # m0 is visible again and m1 still in flight: the group gives m0, and stops at m1
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)["Messages"]
+    assert [m["Body"] for m in again] == ["m0"]
+
+
+def test_fifo_a_message_back_from_flight_queues_behind_groups_never_received(sqs, fifo_queue):
+    url = fifo_queue("groupturns")
+    _send(sqs, url, "a", group="A")
+    time.sleep(0.01)
+    _send(sqs, url, "b", group="B")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1)["Messages"]
+    assert [m["Body"] for m in first] == ["a"]
+    time.sleep(0.01)
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"], VisibilityTimeout=0)
+    order = []
+    for _ in range(2):
+        r = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0)
+        order += [m["Body"] for m in r.get("Messages", [])]
+    assert order == ["b", "a"]

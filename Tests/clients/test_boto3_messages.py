@@ -95,6 +95,29 @@ def test_system_attribute_aws_trace_header(sqs, queue):
     assert m["Attributes"] == {"AWSTraceHeader": sysattrs["AWSTraceHeader"]["StringValue"]}
 
 
+def test_the_trace_id_header_becomes_aws_trace_header(endpoint, queue):
+    url = queue("traceheader")
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    client = fs.make_sqs_client(endpoint)
+
+    def add_trace_header(request, **_):
+        request.headers["X-Amzn-Trace-Id"] = trace
+
+    client.meta.events.register("before-sign.sqs.SendMessage", add_trace_header)
+    client.meta.events.register("before-sign.sqs.SendMessageBatch", add_trace_header)
+    expected = {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
+    r = client.send_message(QueueUrl=url, MessageBody="traced by header")
+    assert r["MD5OfMessageSystemAttributes"] == md5_of_attributes(expected)
+    batch = client.send_message_batch(QueueUrl=url, Entries=[{"Id": "b", "MessageBody": "batch traced"}])
+    assert batch["Successful"][0]["MD5OfMessageSystemAttributes"] == md5_of_attributes(expected)
+    got = fs.receive_all(client, url, 2, MessageSystemAttributeNames=["AWSTraceHeader"])
+    assert [m["Attributes"] for m in got] == [{"AWSTraceHeader": trace}] * 2
+    # an attribute of the message's own wins over the header
+    own = {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-own"}}
+    r = client.send_message(QueueUrl=url, MessageBody="own", MessageSystemAttributes=own)
+    assert r["MD5OfMessageSystemAttributes"] == md5_of_attributes(own)
+
+
 @pytest.mark.parametrize(
     "body", ["nul\x00char", "bell\x07", "\x1f", "\ufffe", "\uffff"], ids=["nul", "bell", "us", "fffe", "ffff"]
 )
@@ -136,10 +159,22 @@ def test_send_message_parameter_errors(sqs, sqs_unvalidated, queue):
         {"x": {"DataType": "Text", "StringValue": "v"}},
         {"x": {"DataType": "Number", "StringValue": "not-a-number"}},
         {"x": {"DataType": "String"}},
+        {"sect§ion": {"DataType": "String", "StringValue": "v"}},
+        # invalid characters in a value: InvalidParameterValue (in a body it is InvalidMessageContents)
+        {"x": {"DataType": "String", "StringValue": "bell\x07"}},
     ):
         with client_error("InvalidParameterValue", 400):
             sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes=bad)
     assert fs.queue_attrs(sqs, url, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"] == "0"
+
+
+def test_attribute_names_may_hold_letters_of_any_script(sqs, queue):
+    url = queue("unicodenames")
+    attrs = {"attr.1øßä": {"DataType": "String", "StringValue": "v"}, "名前": {"DataType": "Number", "StringValue": "1"}}
+    r = sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes=attrs)
+    assert r["MD5OfMessageAttributes"] == md5_of_attributes(attrs)
+    m = _one(sqs, url, MessageAttributeNames=["All"])
+    assert m["MessageAttributes"] == attrs
 
 
 def test_send_message_delay_seconds(sqs, queue):

@@ -130,6 +130,18 @@ def test_get_queue_url(sqs, queue):
     )
 
 
+def test_a_bare_queue_name_is_taken_as_the_queue_url(sqs, queue):
+    url = queue("barename")
+    name = fs.queue_name(url)
+    sqs.send_message(QueueUrl=name, MessageBody="by name")
+    got = fs.receive_all(sqs, name, 1)
+    assert [m["Body"] for m in got] == ["by name"]
+    sqs.delete_message(QueueUrl=name, ReceiptHandle=got[0]["ReceiptHandle"])
+    assert fs.queue_attrs(sqs, name, "QueueArn")["QueueArn"].endswith(":" + name)
+    with client_error(NONEXISTENT, 400):
+        sqs.send_message(QueueUrl=fs.unique_name("nope"), MessageBody="x")
+
+
 def test_get_queue_url_nonexistent(sqs):
     with client_error(NONEXISTENT, 400, "QueueDoesNotExist") as ei:
         sqs.get_queue_url(QueueName=fs.unique_name("nope"))

@@ -74,8 +74,34 @@ def test_queue_visibility_timeout_zero(sqs, queue):
     url = queue("vis0", attributes={"VisibilityTimeout": "0"})
     sqs.send_message(QueueUrl=url, MessageBody="always visible")
     a = fs.receive_all(sqs, url, 1)[0]
-    b = fs.receive_all(sqs, url, 1)[0]
+    # the very next request, without waiting or retrying
+    b = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)["Messages"][0]
     assert a["MessageId"] == b["MessageId"] and a["ReceiptHandle"] != b["ReceiptHandle"]
+
+
+def test_visibility_zero_on_receive_is_visible_to_the_very_next_request(sqs, queue):
+    url = queue("vis0recv")
+    sqs.send_message(QueueUrl=url, MessageBody="back at once")
+    first = fs.receive_all(sqs, url, 1, VisibilityTimeout=0)[0]
+    for _ in range(3):
+        again = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0, VisibilityTimeout=0)["Messages"][0]
+        assert again["MessageId"] == first["MessageId"]
+    assert fs.queue_attrs(sqs, url)["ApproximateNumberOfMessages"] == "1"
+
+
+def test_a_timeout_that_ended_is_seen_by_counts_and_wakes_a_long_poll(sqs, queue):
+    url = queue("visend")
+    sqs.send_message(QueueUrl=url, MessageBody="comes back")
+    fs.receive_all(sqs, url, 1, VisibilityTimeout=1)
+    t0 = time.monotonic()
+    r = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10, VisibilityTimeout=1)
+    elapsed = time.monotonic() - t0
+    assert [m["Body"] for m in r.get("Messages", [])] == ["comes back"]
+    assert elapsed < 9, f"the long poll returned only after {elapsed:.1f}s"
+    time.sleep(1.1)
+    # the timeout ended: counted as visible although no request touched the queue since
+    attrs = fs.queue_attrs(sqs, url)
+    assert (attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]) == ("1", "0")
 
 
 def test_system_attribute_names(sqs, queue):
@@ -169,6 +195,24 @@ def test_delete_message_invalid_handle(sqs, queue):
     url = queue("badhandle")
     with client_error("ReceiptHandleIsInvalid", 404, "ReceiptHandleIsInvalid"):
         sqs.delete_message(QueueUrl=url, ReceiptHandle=GARBAGE_HANDLE)
+
+
+def test_an_older_receipt_handle_still_deletes_and_changes_visibility(sqs, queue):
+    url = queue("olderhandle")
+    sqs.send_message(QueueUrl=url, MessageBody="twice received")
+    first = fs.receive_all(sqs, url, 1, VisibilityTimeout=0)[0]
+    second = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0, VisibilityTimeout=600)["Messages"][0]
+    assert second["ReceiptHandle"] != first["ReceiptHandle"]
+    # the older handle makes it visible at once, as AWS does
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0)
+    third = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0, VisibilityTimeout=600)["Messages"][0]
+    assert third["MessageId"] == first["MessageId"]
+    # and deletes it
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    attrs = fs.queue_attrs(sqs, url)
+    assert (attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
+    # the latest handle of a deleted message succeeds too
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=third["ReceiptHandle"])
 
 
 def test_delete_message_batch(sqs, queue):

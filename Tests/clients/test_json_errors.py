@@ -73,11 +73,19 @@ def test_modeled_error_shapes(signed_json, queue):
 def test_unmodeled_error_codes(signed_json, queue):
     url = queue("json-unmodeled")
     r = signed_json("SendMessage", {"QueueUrl": url})
-    _assert_json_error(r, 400)
+    _assert_json_error(r, 400, "MissingRequiredParameterException", "MissingParameter")
     assert fs.json_error_code(r) == "MissingParameter"
     r = signed_json("ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 11})
-    _assert_json_error(r, 400)
+    _assert_json_error(r, 400, "InvalidParameterValueException", "InvalidParameterValue")
     assert fs.json_error_code(r) == "InvalidParameterValue"
+
+
+def test_boto3_shows_the_query_code_and_the_exception_name(sqs_unvalidated, queue):
+    url = queue("json-exception-names")
+    with fs.client_error("MissingParameter", 400, "MissingRequiredParameterException"):
+        sqs_unvalidated.send_message(QueueUrl=url, MessageBody="")
+    with fs.client_error("InvalidParameterValue", 400, "InvalidParameterValueException"):
+        sqs_unvalidated.send_message(QueueUrl=url, MessageBody="x", DelaySeconds=901)
 
 
 def test_unknown_target_action(signed_json):

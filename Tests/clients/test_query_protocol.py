@@ -329,3 +329,32 @@ def test_query_error_carries_the_namespace_and_aws_wording(signed_query):
     err(r, 400, "AWS.SimpleQueueService.NonExistentQueue")
     assert r.parsed.tag == "{http://queue.amazonaws.com/doc/2012-11-05/}ErrorResponse", r.raw
     assert xml_error(r.parsed)[2] == "The specified queue does not exist for this wsdl version."
+
+
+def test_query_endpoint_answers_as_aws(signed_http, signed_query, queue):
+    url = queue("q-endpoint")
+    path = fs.queue_path(url)
+    # a queue URL with no Action: 404 UnknownOperationException
+    r = signed_http("POST", path, body="Version=2012-11-05", headers={"Content-Type": fs.FORM_CT})
+    assert r.status_code == 404, r.content
+    assert xml_error(fs.parse_xml(r.content))[1] == "UnknownOperationException"
+    # service actions sent to a queue URL: 400 InvalidAction
+    for action, params in (("CreateQueue", {"QueueName": fs.unique_name("q-x")}), ("ListQueues", {})):
+        r = signed_query(action, params, path=path)
+        err(r, 400, "InvalidAction")
+        assert xml_error(r.parsed)[2] == f"The action {action} is not valid for this endpoint."
+
+
+def test_query_request_accepting_json_is_answered_in_json(signed_query, queue):
+    url = queue("q-accept-json")
+    r = signed_query("SendMessage", {"QueueUrl": url, "MessageBody": "json please"},
+                     headers={"Accept": "application/json"})
+    assert r.status == 200, r.raw
+    assert r.headers.get("Content-Type", "").startswith("application/x-amz-json-1.0"), r.headers
+    body = fs.parse_json(r.raw)
+    assert body["MD5OfMessageBody"] == md5_hex("json please")
+    r = signed_query("GetQueueUrl", {"QueueName": fs.unique_name("q-none")}, headers={"Accept": "application/json"})
+    assert r.status == 400
+    error = fs.parse_json(r.raw)
+    assert error["__type"].endswith("QueueDoesNotExist"), error
+    assert r.headers.get("x-amzn-query-error") == "AWS.SimpleQueueService.NonExistentQueue;Sender"

@@ -50,7 +50,23 @@ struct ErrorShapeTests {
             let shape = SQSErrorShape(code)
             #expect(shape.queryCode == queryCode, "\(code)")
             #expect(shape.httpStatus == status, "\(code)")
-            #expect(shape.jsonType == "com.amazonaws.sqs#\(code.rawValue)")
+            #expect(shape.jsonType == "com.amazonaws.sqs#\(SQSErrorShape.shapeName(code))")
+        }
+    }
+
+    /// The generic validation errors, which botocore's SQS model does not list, carry AWS's exception name
+    /// as `__type` and the Query code in `x-amzn-query-error`; modeled errors carry their shape name.
+    @Test func genericValidationErrorsCarryTheExceptionName() {
+        let cases: [(QueueError.Code, String, String)] = [
+            (.missingParameter, "MissingRequiredParameterException", "MissingParameter;Sender"),
+            (.invalidParameterValue, "InvalidParameterValueException", "InvalidParameterValue;Sender"),
+            (.queueDoesNotExist, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue;Sender"),
+            (.invalidAttributeName, "InvalidAttributeName", "InvalidAttributeName;Sender"),
+        ]
+        for (code, type, header) in cases {
+            let shape = SQSErrorShape(code)
+            #expect(shape.jsonType == "com.amazonaws.sqs#\(type)")
+            #expect(shape.queryErrorHeader == header)
         }
     }
 }
