@@ -136,6 +136,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "FerryChaos",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "ferry",
             dependencies: [
@@ -179,6 +184,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "LZ4Tests", dependencies: ["LZ4"], swiftSettings: strictSettings),
+        .testTarget(name: "FerryChaosTests", dependencies: ["FerryChaos"], swiftSettings: strictSettings),
         .testTarget(
             name: "PeerTransportTests",
             dependencies: [
