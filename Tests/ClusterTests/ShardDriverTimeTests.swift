@@ -19,14 +19,14 @@ import Testing
     }
 
     func receive(
-        _ harness: inout DriverHarness, visibility: Int? = nil, waitSeconds: Int = 0
+        _ harness: inout DriverHarness, queue: String = "q", visibility: Int? = nil, waitSeconds: Int = 0
     ) throws -> ClientHandle {
         let client = harness.nextClient
         harness.nextClient += 1
         harness.carryOut(
             harness.driver.clientReceive(
-                ReceiveMessageRequest(queueName: "q", visibilityTimeoutSeconds: visibility), waitSeconds: waitSeconds,
-                client: client, now: harness.now))
+                ReceiveMessageRequest(queueName: queue, visibilityTimeoutSeconds: visibility),
+                waitSeconds: waitSeconds, client: client, now: harness.now))
         try harness.settle()
         return client
     }
@@ -61,19 +61,12 @@ import Testing
                     senderId: "A", isBatch: false))
         }
         try harness.settle()
-        func receive(_ waitSeconds: Int) throws -> ClientHandle {
-            let client = harness.nextClient
-            harness.nextClient += 1
-            harness.carryOut(
-                harness.driver.clientReceive(
-                    ReceiveMessageRequest(queueName: "f.fifo"), waitSeconds: waitSeconds, client: client,
-                    now: harness.now))
-            try harness.settle()
-            return client
-        }
-        _ = try receive(0)
+        _ = try receive(&harness, queue: "f.fifo")
         let before = harness.driver.receiveProposals
-        let polls = [try receive(10), try receive(10)]
+        let polls = [
+            try receive(&harness, queue: "f.fifo", waitSeconds: 10),
+            try receive(&harness, queue: "f.fifo", waitSeconds: 10),
+        ]
         for _ in 0..<5 { try harness.settle() }
         #expect(polls.allSatisfy { harness.answers[$0] == nil })
         #expect(harness.driver.receiveProposals - before <= 2, "each poll proposes at most once")
