@@ -138,7 +138,17 @@ let package = Package(
         ),
         .target(
             name: "FerryChaos",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "FerryBench",
+                "Placement",
+                "Raft",
+                "SigV4",
+                "SQSWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -147,14 +157,17 @@ let package = Package(
                 "Cluster",
                 "ClusterSimulation",
                 "FerryBench",
+                "FerryChaos",
                 "PeerTransport",
                 "Placement",
+                "Raft",
                 "SegmentLog",
                 "SQSFrontend",
                 "QueueEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -184,7 +197,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "LZ4Tests", dependencies: ["LZ4"], swiftSettings: strictSettings),
-        .testTarget(name: "FerryChaosTests", dependencies: ["FerryChaos"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "FerryChaosTests",
+            dependencies: ["FerryChaos", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "PeerTransportTests",
             dependencies: [

@@ -88,12 +88,12 @@ public struct BenchConfiguration: Sendable {
 }
 
 /// A parsed endpoint URL.
-struct Endpoint: Sendable, Equatable {
-    var isTLS: Bool
-    var host: String
-    var port: Int
+public struct Endpoint: Sendable, Equatable {
+    public var isTLS: Bool
+    public var host: String
+    public var port: Int
 
-    init?(parsing url: String) {
+    public init?(parsing url: String) {
         let rest: Substring
         if url.hasPrefix("http://") {
             isTLS = false
@@ -120,7 +120,7 @@ struct Endpoint: Sendable, Equatable {
     }
 
     /// The Host header value.
-    var authority: String {
+    public var authority: String {
         let defaultPort = isTLS ? 443 : 80
         let name = host.contains(":") ? "[\(host)]" : host
         return port == defaultPort ? name : "\(name):\(port)"

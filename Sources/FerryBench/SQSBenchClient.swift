@@ -2,20 +2,28 @@ import SQSWire
 import SigV4
 
 /// An SQS call that failed: the AWS error code (or a transport description).
-struct SQSCallError: Error, CustomStringConvertible {
-    var code: String
-    var message: String
-    var description: String { "\(code): \(message)" }
+public struct SQSCallError: Error, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    /// The HTTP status of the answer (0: no answer was read).
+    public var status = 0
+    public var description: String { "\(code): \(message)" }
 }
 
 /// The SQS calls the load generator makes, as AWS JSON 1.0 requests signed with SigV4.
-struct SQSBenchClient {
-    let connection: SQSConnection
+public struct SQSBenchClient {
+    public let connection: SQSConnection
     let signer: SigV4Signer
     let keyMemo = SigV4SigningKeyMemo()
 
-    /// Calls `action` with a JSON `body`; returns the decoded result object or throws the AWS error.
-    func call(_ action: String, _ body: [UInt8]) async throws -> WireObject {
+    public init(connection: SQSConnection, signer: SigV4Signer) {
+        self.connection = connection
+        self.signer = signer
+    }
+
+    /// Calls `action` with a JSON `body`; returns the decoded result object or throws the AWS error. With a
+    /// `timeout`, a call not answered in time closes the connection and throws.
+    public func call(_ action: String, _ body: [UInt8], timeout: Duration? = nil) async throws -> WireObject {
         var request = SigV4Request(
             method: "POST", rawPath: "/", rawQuery: "",
             headers: [
@@ -24,7 +32,7 @@ struct SQSBenchClient {
                 (name: "x-amz-target", value: "AmazonSQS.\(action)"),
             ], body: body)
         try signer.sign(&request, epochSeconds: WallTime.epochSeconds(), keyCache: keyMemo)
-        let response = try await connection.post(headers: request.headers, body: body)
+        let response = try await connection.post(headers: request.headers, body: body, timeout: timeout)
         let decoded = try? JSONWireDecoder.decode(response.body)
         guard response.status == 200 else {
             let object = decoded?.objectValue
@@ -32,7 +40,9 @@ struct SQSBenchClient {
             let code =
                 response.queryError.map { String($0.split(separator: ";").first ?? "") } ?? type
                 ?? "HTTP\(response.status)"
-            throw SQSCallError(code: code, message: object?["message"]?.stringValue ?? "HTTP status \(response.status)")
+            throw SQSCallError(
+                code: code, message: object?["message"]?.stringValue ?? "HTTP status \(response.status)",
+                status: response.status)
         }
         guard case .object(let object)? = decoded else {
             throw SQSCallError(code: "MalformedResponse", message: "the \(action) response is not a JSON object")
@@ -42,15 +52,15 @@ struct SQSBenchClient {
 }
 
 /// Builds JSON request bodies without an intermediate tree (the hot path).
-struct JSONBody {
-    private(set) var bytes: [UInt8] = []
+public struct JSONBody {
+    public private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
-    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+    public mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
 
     /// Appends a JSON string literal.
-    mutating func string(_ text: String) {
+    public mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {

@@ -5,38 +5,41 @@ import NIOSSL
 
 /// One keep-alive HTTP/1.1 connection to an SQS endpoint, used by one worker at a time: a request is
 /// written, its response read, then the next request goes out on the same connection.
-final class SQSConnection {
+public final class SQSConnection {
     /// A response: status, the `x-amzn-query-error` header (if any) and the body.
-    struct Response {
-        var status: Int
-        var queryError: String?
-        var body: [UInt8]
+    public struct Response {
+        public var status: Int
+        public var queryError: String?
+        public var body: [UInt8]
     }
 
     /// The connection closed or answered something that is not HTTP.
-    struct ConnectionError: Error, CustomStringConvertible {
-        var description: String
+    public struct ConnectionError: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    let endpoint: Endpoint
+    public let endpoint: Endpoint
     /// False once the server said it will close the connection (HTTP/1.0 or `Connection: close`):
     /// the worker must open a new one before its next request.
-    private(set) var isReusable = true
+    public private(set) var isReusable = true
     private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
     private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
     private let allocator = ByteBufferAllocator()
+    private let channel: any Channel
 
     private init(
-        endpoint: Endpoint, inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator,
+        endpoint: Endpoint, channel: any Channel,
+        inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator,
         outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
     ) {
         self.endpoint = endpoint
+        self.channel = channel
         self.inbound = inbound
         self.outbound = outbound
     }
 
     /// Opens a connection, runs `body` with it, and closes it.
-    static func withConnection<Result>(
+    public static func withConnection<Result>(
         to endpoint: Endpoint, tls: NIOSSLContext?, group: any EventLoopGroup,
         _ body: (SQSConnection) async throws -> Result
     ) async throws -> Result {
@@ -55,15 +58,27 @@ final class SQSConnection {
                         wrappingChannelSynchronously: channel)
                 }
             }
+        let underlying = channel.channel
         return try await channel.executeThenClose { inbound, outbound in
-            let connection = SQSConnection(endpoint: endpoint, inbound: inbound.makeAsyncIterator(), outbound: outbound)
+            let connection = SQSConnection(
+                endpoint: endpoint, channel: underlying, inbound: inbound.makeAsyncIterator(), outbound: outbound)
             return try await body(connection)
         }
     }
 
-    /// POSTs `body` to `/` with `headers` and reads the whole response (bounded).
-    func post(headers: [(name: String, value: String)], body: [UInt8]) async throws -> Response {
+    /// POSTs `body` to `/` with `headers` and reads the whole response (bounded). With a `timeout`, a
+    /// response not read in time closes the connection (the request's effect is then unknown).
+    public func post(headers: [(name: String, value: String)], body: [UInt8], timeout: Duration? = nil) async throws
+        -> Response
+    {
         guard isReusable else { throw ConnectionError(description: "the server closed the connection") }
+        let channel = self.channel
+        let timer = timeout.map { limit in
+            channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(limit / .nanoseconds(1)))) {
+                channel.close(promise: nil)
+            }
+        }
+        defer { timer?.cancel() }
         var httpHeaders = HTTPHeaders()
         for header in headers { httpHeaders.add(name: header.name, value: header.value) }
         httpHeaders.add(name: "content-length", value: String(body.count))

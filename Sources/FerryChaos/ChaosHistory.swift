@@ -3,6 +3,8 @@
 public struct ChaosOperation: Sendable, Equatable, Codable {
     public enum Action: String, Sendable, Codable {
         case send, receive, delete, changeVisibility
+        /// Not a request: a fault's window (`fault`), from its start to when it was healed.
+        case fault
     }
 
     /// Whether the request took effect: it did (`ok`), it did not (`failed`, with the AWS error code), or
@@ -47,11 +49,13 @@ public struct ChaosOperation: Sendable, Equatable, Codable {
     public var md5OfBody: String?
     /// A receive: the messages it returned.
     public var messages: [Received]?
+    /// A fault's record (action `fault`).
+    public var fault: ChaosFault?
 
     public init(
         id: UInt64, node: Int, action: Action, queue: String, startMs: Int64, endMs: Int64, outcome: Outcome,
         errorCode: String? = nil, body: String? = nil, groupId: String? = nil, messageId: String? = nil,
-        md5OfBody: String? = nil, messages: [Received]? = nil
+        md5OfBody: String? = nil, messages: [Received]? = nil, fault: ChaosFault? = nil
     ) {
         self.id = id
         self.node = node
@@ -66,5 +70,6 @@ public struct ChaosOperation: Sendable, Equatable, Codable {
         self.messageId = messageId
         self.md5OfBody = md5OfBody
         self.messages = messages
+        self.fault = fault
     }
 }

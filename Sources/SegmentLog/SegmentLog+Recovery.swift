@@ -14,12 +14,17 @@ extension SegmentLog {
             for (position, sequence) in sequences.enumerated() {
                 do {
                     try log.recoverSegment(sequence: sequence, isLast: position == sequences.count - 1)
-                } catch SegmentLogError.corrupt(let file, let offset, let reason)
-                    where options.salvageDamage && offset >= SegmentFile.headerByteCount
-                {
-                    try log.salvage(
-                        sequence: sequence, validEnd: offset, later: Array(sequences[(position + 1)...]),
-                        damage: .corrupt(file: file, offset: offset, reason: reason))
+                } catch SegmentLogError.corrupt(let file, let offset, let reason) where options.salvageDamage {
+                    let damage = SegmentLogError.corrupt(file: file, offset: offset, reason: reason)
+                    if offset >= SegmentFile.headerByteCount {
+                        try log.salvage(
+                            sequence: sequence, validEnd: offset, later: Array(sequences[(position + 1)...]),
+                            damage: damage)
+                    } else {
+                        // A damaged segment header: nothing in the segment can be trusted.
+                        try log.salvage(
+                            sequence: nil, validEnd: 0, later: Array(sequences[position...]), damage: damage)
+                    }
                     break
                 }
             }
@@ -50,13 +55,19 @@ extension SegmentLog {
     }
 
     /// Keeps the records of segment `sequence` before `validEnd` (already replayed into the index), cuts the
-    /// rest, and renames every later segment `*.damaged` so that nothing after the damage is served.
-    private func salvage(sequence: UInt64, validEnd: Int, later: [UInt64], damage: SegmentLogError) throws {
-        let name = SegmentFile.name(sequence: sequence)
-        let file = try fileSystem.openFile(fileSystem.path(directory, name), create: false)
-        try file.truncate(to: validEnd)
-        try file.synchronize()
-        segments.append(SegmentFile(sequence: sequence, name: name, file: file, size: validEnd))
+    /// rest, and renames every later segment `*.damaged` so that nothing after the damage is served. With no
+    /// `sequence` (its header was damaged), the segments already replayed are kept whole and the last of
+    /// them takes the appends.
+    private func salvage(sequence: UInt64?, validEnd: Int, later: [UInt64], damage: SegmentLogError) throws {
+        if let sequence {
+            let name = SegmentFile.name(sequence: sequence)
+            let file = try fileSystem.openFile(fileSystem.path(directory, name), create: false)
+            try file.truncate(to: validEnd)
+            try file.synchronize()
+            segments.append(SegmentFile(sequence: sequence, name: name, file: file, size: validEnd))
+        } else if let last = segments.last {
+            last.file.reserve(bytes: options.segmentBytesMax)
+        }
         for laterSequence in later {
             let laterName = SegmentFile.name(sequence: laterSequence)
             try fileSystem.rename(

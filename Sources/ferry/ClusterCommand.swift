@@ -27,6 +27,45 @@ struct LocalCluster {
         return kill(pid, 0) == 0 ? pid : nil
     }
 
+    /// Writes node `id`'s config: `peers` maps every node id to the address this node dials it at (its
+    /// own: where it listens).
+    func writeConfig(id: Int, peers: [String: String], sqsPort: Int, shards: Int, replicationFactor: Int) throws {
+        let config: [String: Any] = [
+            "cluster_name": "local", "node_id": id, "nodes": peers, "data_dir": data(id),
+            "host": "127.0.0.1", "port": sqsPort, "shards": shards, "replication_factor": replicationFactor,
+            "tls_ca": certificates + "/ca.pem", "tls_cert": certificates + "/node-\(id).pem",
+            "tls_key": certificates + "/node-\(id)-key.pem", "cluster_key": certificates + "/cluster.key",
+        ]
+        let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+        guard FileManager.default.createFile(atPath: self.config(id), contents: data) else {
+            throw ValidationError("cannot write \(self.config(id))")
+        }
+    }
+
+    /// Starts `ferry serve --config node-ID.json` with `arguments` in the background (output to its
+    /// log, pid to its pid file); `environment` entries are added to this process's.
+    @discardableResult
+    func start(_ id: Int, arguments: [String], environment: [String: String] = [:]) throws -> pid_t {
+        let binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        let pid = try Spawn.detached(
+            [binary, "serve", "--config", config(id)] + arguments, output: log(id), environment: environment)
+        FileManager.default.createFile(atPath: pidFile(id), contents: Data("\(pid)\n".utf8))
+        return pid
+    }
+
+    /// Returns once node `id` answers a signed ListQueues at `endpoint`; throws if its process ends or
+    /// `deadline` passes first.
+    func waitServing(_ id: Int, endpoint: String, credentials: [String], deadline: Date) async throws {
+        while !(await SQSProbe.serves(
+            endpoint: endpoint, accessKeyId: credentials[0], secret: credentials[1], region: "us-east-1"))
+        {
+            guard Date() < deadline, pid(id) != nil else {
+                throw ValidationError("node \(id) does not serve at \(endpoint); see \(log(id))")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     /// Node ids with a config file here.
     var nodeIDs: [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -96,38 +135,18 @@ struct ClusterUp: AsyncParsableCommand {
         var addresses: [String: String] = [:]
         for id in 1...nodes { addresses["\(id)"] = "127.0.0.1:\(peerPort + id - 1)" }
         for id in 1...nodes {
-            let config: [String: Any] = [
-                "cluster_name": "local", "node_id": id, "nodes": addresses, "data_dir": cluster.data(id),
-                "host": "127.0.0.1", "port": sqsPort + id - 1, "shards": shards,
-                "replication_factor": replicationFactor,
-                "tls_ca": cluster.certificates + "/ca.pem", "tls_cert": cluster.certificates + "/node-\(id).pem",
-                "tls_key": cluster.certificates + "/node-\(id)-key.pem",
-                "cluster_key": cluster.certificates + "/cluster.key",
-            ]
-            let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
-            FileManager.default.createFile(atPath: cluster.config(id), contents: data)
+            try cluster.writeConfig(
+                id: id, peers: addresses, sqsPort: sqsPort + id - 1, shards: shards,
+                replicationFactor: replicationFactor)
         }
-        let binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
         let parts = credentials.split(separator: ":").map(String.init)
         for id in 1...nodes where (only == nil || only == id) && cluster.pid(id) == nil {
-            let arguments =
-                [
-                    binary, "serve", "--config", cluster.config(id), "--credentials", credentials, "--fsync", fsync,
-                ] + serveOptions
-            let pid = try Spawn.detached(arguments, output: cluster.log(id))
-            FileManager.default.createFile(atPath: cluster.pidFile(id), contents: Data("\(pid)\n".utf8))
+            try cluster.start(id, arguments: ["--credentials", credentials, "--fsync", fsync] + serveOptions)
         }
         let deadline = Date().addingTimeInterval(Double(timeout))
         for id in 1...nodes where only == nil || only == id {
             let endpoint = "http://127.0.0.1:\(sqsPort + id - 1)"
-            while !(await SQSProbe.serves(
-                endpoint: endpoint, accessKeyId: parts[0], secret: parts[1], region: "us-east-1"))
-            {
-                guard Date() < deadline, cluster.pid(id) != nil else {
-                    throw ValidationError("node \(id) does not serve at \(endpoint); see \(cluster.log(id))")
-                }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await cluster.waitServing(id, endpoint: endpoint, credentials: parts, deadline: deadline)
             print("node \(id): \(endpoint) (pid \(cluster.pid(id).map(String.init) ?? "?"), log \(cluster.log(id)))")
         }
     }
@@ -171,7 +190,7 @@ enum Spawn {
     /// glibc's POSIX_SPAWN_SETSID, which Swift does not import.
     static let spawnSetSessionFlag: Int32 = 0x80
 
-    static func detached(_ arguments: [String], output: String) throws -> pid_t {
+    static func detached(_ arguments: [String], output: String, environment: [String: String] = [:]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -185,7 +204,11 @@ enum Spawn {
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
-        let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
+        var variables = ProcessInfo.processInfo.environment
+        variables.merge(environment) { _, new in new }
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
+        let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
         guard status == 0 else {
             throw ValidationError("cannot start \(arguments[0]): \(String(cString: strerror(status)))")
         }

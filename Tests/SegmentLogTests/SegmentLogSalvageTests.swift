@@ -22,6 +22,20 @@ import Testing
         return batches
     }
 
+    /// After a restart the damaged log is refused, then opened with salvage: the log and the damage found.
+    func reopenedWithSalvage(_ fileSystem: FakeFileSystem) throws -> (SegmentLog, file: String, offset: Int) {
+        fileSystem.restart()
+        #expect(throws: SegmentLogError.self) { try openLog(fileSystem) { $0.segmentBytesMax = 4_096 } }
+        let log = try openLog(fileSystem) {
+            $0.segmentBytesMax = 4_096
+            $0.salvageDamage = true
+        }
+        guard case .corrupt(let file, let offset, _)? = log.salvagedDamage else {
+            throw SegmentLogError.failed("no damage reported")
+        }
+        return (log, file, offset)
+    }
+
     @Test func damageInAnEarlierSegmentKeepsTheValidPrefixAndSetsLaterSegmentsAside() throws {
         let fileSystem = FakeFileSystem()
         let batches = try prepared(fileSystem)
@@ -30,16 +44,7 @@ import Testing
         let firstBytes = fileSystem.contents(Self.first)!.count
         // Damage the last record of the first segment.
         fileSystem.flipBit(path: Self.first, byteOffset: firstBytes - 20, bit: 3)
-        fileSystem.restart()
-        #expect(throws: SegmentLogError.self) { try openLog(fileSystem) { $0.segmentBytesMax = 4_096 } }
-        let log = try openLog(fileSystem) {
-            $0.segmentBytesMax = 4_096
-            $0.salvageDamage = true
-        }
-        guard case .corrupt(let file, let offset, _)? = log.salvagedDamage else {
-            Issue.record("no damage reported")
-            return
-        }
+        let (log, file, offset) = try reopenedWithSalvage(fileSystem)
         #expect(file == "segment-00000000000000000001.log")
         #expect(offset < firstBytes - 20)
         let kept = try allEntries(log)
@@ -49,6 +54,36 @@ import Testing
         let after = try fileSystem.contentsOfDirectory("/log")
         #expect(after.filter { $0.hasSuffix(".damaged") }.count == names.count - 1)
         // The salvaged log takes new appends where it ends, and reopens cleanly.
+        let next = log.lastIndex + 1
+        try log.append(makeEntries(next, count: 2, term: 2), hardState: HardState(term: 2, vote: 3, commit: next))
+        log.close()
+        fileSystem.restart()
+        let reopened = try openLog(fileSystem) { $0.segmentBytesMax = 4_096 }
+        #expect(reopened.lastIndex == next + 1)
+        #expect(reopened.salvagedDamage == nil)
+    }
+
+    /// A flipped bit in a segment's header (found by `ferry chaos`: the node refused to start) is damage
+    /// like any other: the segments before it are kept whole, it and the later ones are set aside.
+    @Test(arguments: [0, 1]) func aDamagedSegmentHeaderSetsItAndLaterSegmentsAside(damaged: Int) throws {
+        let fileSystem = FakeFileSystem()
+        let batches = try prepared(fileSystem)
+        let names = try fileSystem.contentsOfDirectory("/log").filter { $0.hasPrefix("segment-") }.sorted()
+        #expect(names.count >= 2, "\(names)")
+        let keptBefore = try {
+            guard damaged > 0 else { return 0 }
+            let intact = try openLog(fileSystem) { $0.segmentBytesMax = 4_096 }
+            defer { intact.close() }
+            return try allEntries(intact).count
+        }()
+        fileSystem.flipBit(path: "/log/" + names[damaged], byteOffset: 2, bit: 5)
+        let (log, file, offset) = try reopenedWithSalvage(fileSystem)
+        #expect(file == names[damaged] && offset == 0)
+        let kept = try allEntries(log)
+        #expect(kept == Array(batches.joined().prefix(kept.count)), "a prefix of what was written")
+        #expect(damaged == 0 ? kept.isEmpty : !kept.isEmpty && kept.count < keptBefore)
+        let after = try fileSystem.contentsOfDirectory("/log")
+        #expect(after.filter { $0.hasSuffix(".damaged") }.count == names.count - damaged)
         let next = log.lastIndex + 1
         try log.append(makeEntries(next, count: 2, term: 2), hardState: HardState(term: 2, vote: 3, commit: next))
         log.close()

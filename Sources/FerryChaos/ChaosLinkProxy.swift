@@ -1,0 +1,204 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A TCP relay placed on the peer link between two nodes (the lower id dials the higher: its config names
+/// this proxy as the higher node's address), so that `ferry chaos` can partition nodes without root. The
+/// bytes are relayed untouched (the link's TLS ends at the nodes). Either direction can be dropped (a
+/// one-way partition: the TLS stream breaks when bytes go missing, so the link is torn down and
+/// redialed, as a real one-way loss tears a TCP connection), or the link cut (open connections closed,
+/// new ones closed as they arrive).
+public final class ChaosLinkProxy: Sendable {
+    /// What passes: bytes from the dialer to the listener (`forward`), back (`backward`).
+    public struct State: Sendable, Equatable {
+        public var forward = true
+        public var backward = true
+
+        public init(forward: Bool = true, backward: Bool = true) {
+            self.forward = forward
+            self.backward = backward
+        }
+
+        public static let open = State()
+        public static let cut = State(forward: false, backward: false)
+    }
+
+    private struct Shared {
+        var state = State.open
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var server: (any Channel)?
+        var relayedBytes = 0
+        var droppedBytes = 0
+    }
+
+    public let listenPort: Int
+    public let targetHost: String
+    public let targetPort: Int
+    private let group: any EventLoopGroup
+    private let shared = NIOLockedValueBox(Shared())
+
+    /// A proxy that will listen on `listenPort` (0: any free port, see `start`) and relay to the target.
+    public init(listenPort: Int, targetHost: String, targetPort: Int, group: any EventLoopGroup) {
+        self.listenPort = listenPort
+        self.targetHost = targetHost
+        self.targetPort = targetPort
+        self.group = group
+    }
+
+    /// Starts listening; returns the port.
+    public func start() async throws -> Int {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] inbound in
+                accept(inbound)
+                return inbound.eventLoop.makeSucceededVoidFuture()
+            }
+        let server = try await bootstrap.bind(host: "127.0.0.1", port: listenPort).get()
+        shared.withLockedValue { $0.server = server }
+        return server.localAddress?.port ?? listenPort
+    }
+
+    public var state: State {
+        get { shared.withLockedValue { $0.state } }
+        set {
+            let toClose: [any Channel] = shared.withLockedValue { shared in
+                shared.state = newValue
+                guard newValue == .cut else { return [] }
+                defer { shared.connections = [:] }
+                return Array(shared.connections.values)
+            }
+            for channel in toClose { channel.close(promise: nil) }
+        }
+    }
+
+    /// Bytes relayed and dropped so far.
+    public var bytes: (relayed: Int, dropped: Int) {
+        shared.withLockedValue { ($0.relayedBytes, $0.droppedBytes) }
+    }
+
+    public func stop() async {
+        let channels = shared.withLockedValue { shared in
+            defer { shared.connections = [:] }
+            return Array(shared.connections.values) + (shared.server.map { [$0] } ?? [])
+        }
+        for channel in channels { try? await channel.close() }
+    }
+
+    private func accept(_ inbound: any Channel) {
+        guard shared.withLockedValue({ $0.state != .cut }) else {
+            inbound.close(promise: nil)
+            return
+        }
+        // Reads before the dial completes wait in the handler; both channels share one event loop.
+        let forward = RelayHandler(proxy: self, forward: true)
+        do {
+            try inbound.pipeline.syncOperations.addHandler(forward)
+        } catch {
+            inbound.close(promise: nil)
+            return
+        }
+        ClientBootstrap(group: inbound.eventLoop)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(5))
+            .connect(host: targetHost, port: targetPort)
+            .whenComplete { [self] result in
+                switch result {
+                case .failure:
+                    inbound.close(promise: nil)
+                case .success(let outbound):
+                    let backward = RelayHandler(proxy: self, forward: false)
+                    backward.attach(inbound)
+                    do {
+                        try outbound.pipeline.syncOperations.addHandler(backward)
+                    } catch {
+                        inbound.close(promise: nil)
+                        outbound.close(promise: nil)
+                        return
+                    }
+                    let open = shared.withLockedValue { shared in
+                        guard shared.state != .cut else { return false }
+                        shared.connections[ObjectIdentifier(inbound)] = inbound
+                        shared.connections[ObjectIdentifier(outbound)] = outbound
+                        return true
+                    }
+                    guard open else {
+                        inbound.close(promise: nil)
+                        outbound.close(promise: nil)
+                        return
+                    }
+                    forward.attach(outbound)
+                }
+            }
+    }
+
+    fileprivate func passes(forward: Bool, bytes: Int) -> Bool {
+        shared.withLockedValue { shared in
+            let open = forward ? shared.state.forward : shared.state.backward
+            if open { shared.relayedBytes += bytes } else { shared.droppedBytes += bytes }
+            return open
+        }
+    }
+
+    fileprivate func forget(_ channel: any Channel) {
+        shared.withLockedValue { _ = $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+}
+
+/// Relays what one side reads to its partner (or drops it), and closes the partner when its side closes.
+/// Used on its channel's event loop only (the partner shares it).
+private final class RelayHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+
+    let proxy: ChaosLinkProxy
+    let forward: Bool
+    private var partner: (any Channel)?
+    /// What arrived before the partner was connected.
+    private var waiting: [ByteBuffer] = []
+    private var closed = false
+
+    init(proxy: ChaosLinkProxy, forward: Bool) {
+        self.proxy = proxy
+        self.forward = forward
+    }
+
+    /// The partner is connected: what waited goes to it.
+    func attach(_ partner: any Channel) {
+        guard !closed else {
+            partner.close(promise: nil)
+            return
+        }
+        self.partner = partner
+        for buffer in waiting { partner.write(buffer, promise: nil) }
+        waiting = []
+        partner.flush()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        guard proxy.passes(forward: forward, bytes: buffer.readableBytes) else { return }
+        if let partner {
+            partner.writeAndFlush(buffer, promise: nil)
+        } else {
+            waiting.append(buffer)
+        }
+    }
+
+    /// Backpressure: while this side cannot take more writes, the partner stops reading (NIO's default
+    /// write-buffer watermarks bound what one link holds).
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        partner?.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        proxy.forget(context.channel)
+        partner?.close(promise: nil)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
