@@ -51,6 +51,10 @@ public struct ChaosOperation: Sendable, Equatable, Codable {
     public var messages: [Received]?
     /// A fault's record (action `fault`).
     public var fault: ChaosFault?
+    /// An earlier attempt of this request may have taken effect (it was retried after a timeout, a broken
+    /// connection or a 5xx, as an SDK does): a send's body may then be stored twice, the other time under
+    /// another message id.
+    public var retried: Bool?
 
     public init(
         id: UInt64, node: Int, action: Action, queue: String, startMs: Int64, endMs: Int64, outcome: Outcome,

@@ -163,7 +163,10 @@ public enum ChaosReport {
         let top = 24.0
         let bottom = height - 24
         let plotWidth = width - plotLeft - 10
-        let maximum = max(1, series.flatMap { $0.2.compactMap { $0 } }.max() ?? 1) * 1.1
+        // The axis ends at a round number (1, 2 or 5 times a power of ten) above the highest value.
+        let highest = max(1, series.flatMap { $0.2.compactMap { $0 } }.max() ?? 1)
+        let magnitude = pow(10, floor(log10(highest)))
+        let maximum = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= highest } ?? highest
         func x(_ second: Double) -> Double { plotLeft + plotWidth * second / Double(max(1, seconds)) }
         func y(_ value: Double) -> Double { bottom - (bottom - top) * value / maximum }
         var svg =
@@ -181,12 +184,12 @@ public enum ChaosReport {
                 "<text class=\"fault-label\" x=\"\(format(start + 2))\" y=\"\(top + 10)\">"
                 + "\(escape(fault.kind.rawValue))</text>"
         }
-        for step in 0...4 {
-            let value = maximum * Double(step) / 4
+        for step in 0...5 {
+            let value = maximum * Double(step) / 5
             svg +=
                 "<line class=\"grid\" x1=\"\(plotLeft)\" x2=\"\(width - 10)\" y1=\"\(format(y(value)))\" "
                 + "y2=\"\(format(y(value)))\"/><text class=\"axis\" x=\"\(plotLeft - 4)\" y=\"\(format(y(value) + 4))\" "
-                + "text-anchor=\"end\">\(Int(value))</text>"
+                + "text-anchor=\"end\">\(value < 10 && value != value.rounded() ? format(value) : String(Int(value)))</text>"
         }
         let tick = max(10, (seconds / 10 + 9) / 10 * 10)
         for second in stride(from: 0, through: seconds, by: tick) {

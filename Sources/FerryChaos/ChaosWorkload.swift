@@ -238,6 +238,7 @@ public final class ChaosWorkload: Sendable {
     private func finish(_ pending: Pending, result: WireObject?) {
         var operation = pending.operation
         operation.endMs = recorder.now()
+        if pending.maybeApplied { operation.retried = true }
         if let result {
             operation.outcome = .ok
             operation.messageId = result["MessageId"]?.stringValue

@@ -65,6 +65,12 @@ struct Chaos: AsyncParsableCommand {
     @Option(help: "Write a self-contained HTML report to this file.")
     var report: String?
 
+    @Option(
+        help:
+            "netns (each node in a network namespace: needs root), proxy (loopback, partitions through proxies on the peer links), or auto (netns when root)."
+    )
+    var network = "auto"
+
     @Flag(help: "Print the fault schedule the seed gives (seconds from the workload's start) and exit.")
     var dryRun = false
 
@@ -80,6 +86,9 @@ struct Chaos: AsyncParsableCommand {
             throw ValidationError("--fsync: always, batch or never")
         }
         if case .failure(let error) = ChaosFaultKind.parseList(faults) { throw ValidationError(error.description) }
+        guard ["auto", "netns", "proxy"].contains(network) else {
+            throw ValidationError("--network: auto, netns or proxy")
+        }
     }
 
     func run() async throws {
@@ -113,17 +122,36 @@ struct Chaos: AsyncParsableCommand {
             "chaos: seed \(seed), \(nodes) nodes, \(duration) s, faults \(kinds.map(\.rawValue).joined(separator: ","))"
         )
 
-        // Certificates, proxies on every link (a dials b through proxy a-b), configs.
+        // As root, each node in its own network namespace (partitions by the kernel); otherwise loopback
+        // with a proxy on every peer link (a dials b through proxy a-b).
+        var namespaces: ChaosNamespaces?
+        if network == "netns" || network == "auto" && ChaosNamespaces.available {
+            guard let ip = ChaosNamespaces.ipCommand(), geteuid() == 0 else {
+                throw ValidationError("--network netns needs root and iproute2's ip")
+            }
+            let made = ChaosNamespaces(nodes: nodes, ip: ip)
+            do {
+                try made.create()
+                namespaces = made
+            } catch {
+                made.remove()
+                guard network == "auto" else { throw error }
+                say("chaos: no network namespaces (\(error)); partitions go through proxies")
+            }
+        }
+        defer { namespaces?.remove() }
+        let host = { (node: Int) in namespaces?.address(node) ?? "127.0.0.1" }
         _ = try CertificateFiles.write(
-            directory: cluster.certificates, nodeIDs: (1...nodes).map(UInt64.init), hosts: ["127.0.0.1", "localhost"],
+            directory: cluster.certificates, nodeIDs: (1...nodes).map(UInt64.init),
+            hosts: ["127.0.0.1", "localhost"] + (namespaces.map { spaces in (1...nodes).map(spaces.address) } ?? []),
             clusterName: "local", force: false)
-        let group = MultiThreadedEventLoopGroup.singleton
         var proxies: [String: ChaosLinkProxy] = [:]
         var proxyPorts: [String: Int] = [:]
-        for a in 1...nodes {
+        for a in 1...nodes where namespaces == nil {
             for b in 1...nodes where a < b {
                 let proxy = ChaosLinkProxy(
-                    listenPort: 0, targetHost: "127.0.0.1", targetPort: peerPort + b - 1, group: group)
+                    listenPort: 0, targetHost: "127.0.0.1", targetPort: peerPort + b - 1,
+                    group: MultiThreadedEventLoopGroup.singleton)
                 proxyPorts["\(a)-\(b)"] = try await proxy.start()
                 proxies["\(a)-\(b)"] = proxy
             }
@@ -131,12 +159,15 @@ struct Chaos: AsyncParsableCommand {
         for id in 1...nodes {
             var peers: [String: String] = [:]
             for other in 1...nodes {
-                let port = other > id ? proxyPorts["\(id)-\(other)"]! : peerPort + other - 1
-                peers["\(other)"] = "127.0.0.1:\(port)"
+                peers["\(other)"] = "\(host(other)):\(proxyPorts["\(id)-\(other)"] ?? peerPort + other - 1)"
             }
             try cluster.writeConfig(
-                id: id, peers: peers, sqsPort: sqsPort + id - 1, shards: shards, replicationFactor: replicationFactor)
+                id: id, peers: peers, host: host(id), sqsPort: sqsPort + id - 1, shards: shards,
+                replicationFactor: replicationFactor)
         }
+        say(
+            "chaos: "
+                + (namespaces.map { "nodes in network namespaces \($0.namespace(1))…" } ?? "proxies on the peer links"))
 
         let credentials = ["chaos", "chaos-secret-\(seed)"]
         let origin = ContinuousClock.now
@@ -147,11 +178,27 @@ struct Chaos: AsyncParsableCommand {
             serveArguments: [
                 "--credentials", credentials.joined(separator: ":"), "--fsync", fsync, "--snapshot-every", "2000",
             ],
-            fakeTimeLibrary: kinds.contains(.clock) ? fakeTime : nil, proxies: proxies, recorder: recorder, seed: seed,
+            fakeTimeLibrary: kinds.contains(.clock) ? fakeTime : nil, proxies: proxies, namespaces: namespaces,
+            recorder: recorder, seed: seed,
             log: { line in say(String(format: "[%7.1f s] ", Double(recorder.now()) / 1_000) + line) })
         defer { nemesis.stopAll() }
+        // Interrupted (Ctrl-C, SIGTERM): the nodes are stopped and the namespaces removed before exiting.
+        let spaces = namespaces
+        let interrupts = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                say("chaos: interrupted; stopping the nodes (the history so far is in \(historyPath))")
+                nemesis.stopAll(timeoutSeconds: 5)
+                spaces?.remove()
+                Foundation.exit(130)
+            }
+            source.resume()
+            return source
+        }
+        defer { for source in interrupts { source.cancel() } }
         for id in 1...nodes { try nemesis.start(id) }
-        let endpoints = (1...nodes).map { "http://127.0.0.1:\(sqsPort + $0 - 1)" }
+        let endpoints = (1...nodes).map { "http://\(host($0)):\(sqsPort + $0 - 1)" }
         let deadline = Date().addingTimeInterval(60)
         for id in 1...nodes {
             try await cluster.waitServing(id, endpoint: endpoints[id - 1], credentials: credentials, deadline: deadline)

@@ -21,8 +21,10 @@ final class ChaosNemesis: @unchecked Sendable {
     let nodes: Int
     let serveArguments: [String]
     let fakeTimeLibrary: String?
-    /// The proxy on the link between nodes a < b, keyed "a-b".
+    /// The proxy on the link between nodes a < b, keyed "a-b" (none when the nodes are in namespaces).
     let proxies: [String: ChaosLinkProxy]
+    /// Each node's network namespace, when run as root.
+    let namespaces: ChaosNamespaces?
     let recorder: ChaosRecorder
     let log: @Sendable (String) -> Void
     private var pids: [Int: pid_t] = [:]
@@ -33,7 +35,7 @@ final class ChaosNemesis: @unchecked Sendable {
 
     init(
         cluster: LocalCluster, nodes: Int, serveArguments: [String], fakeTimeLibrary: String?,
-        proxies: [String: ChaosLinkProxy], recorder: ChaosRecorder, seed: UInt64,
+        proxies: [String: ChaosLinkProxy], namespaces: ChaosNamespaces?, recorder: ChaosRecorder, seed: UInt64,
         log: @escaping @Sendable (String) -> Void
     ) {
         self.cluster = cluster
@@ -41,6 +43,7 @@ final class ChaosNemesis: @unchecked Sendable {
         self.serveArguments = serveArguments
         self.fakeTimeLibrary = fakeTimeLibrary
         self.proxies = proxies
+        self.namespaces = namespaces
         self.recorder = recorder
         self.random = SplitMix64(seed: seed ^ 0x0DEC_AF00_0000_0001)
         self.log = log
@@ -61,7 +64,8 @@ final class ChaosNemesis: @unchecked Sendable {
                 "FAKETIME_DONT_FAKE_MONOTONIC": "1",
             ]
         }
-        let pid = try cluster.start(node, arguments: serveArguments, environment: environment)
+        let pid = try cluster.start(
+            node, arguments: serveArguments, environment: environment, prefix: namespaces?.prefix(node) ?? [])
         lock.withLock { pids[node] = pid }
     }
 
@@ -129,6 +133,16 @@ final class ChaosNemesis: @unchecked Sendable {
     }
 
     private func setLinks(crossing side: [Int], oneWay: Bool, open: Bool) {
+        if let namespaces {
+            for inside in side {
+                for outside in 1...nodes where !side.contains(outside) {
+                    // What the side sends is lost; both ways unless one way.
+                    namespaces.drop(from: inside, to: outside, !open)
+                    namespaces.drop(from: outside, to: inside, !open && !oneWay)
+                }
+            }
+            return
+        }
         for (proxy, lowerInSide) in links(crossing: side) {
             if open {
                 proxy.state = .open
@@ -230,6 +244,7 @@ final class ChaosNemesis: @unchecked Sendable {
             restart(node)
         }
         for proxy in proxies.values { proxy.state = .open }
+        namespaces?.healAll()
     }
 
     // MARK: Disk

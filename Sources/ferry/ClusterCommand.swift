@@ -29,10 +29,12 @@ struct LocalCluster {
 
     /// Writes node `id`'s config: `peers` maps every node id to the address this node dials it at (its
     /// own: where it listens).
-    func writeConfig(id: Int, peers: [String: String], sqsPort: Int, shards: Int, replicationFactor: Int) throws {
+    func writeConfig(
+        id: Int, peers: [String: String], host: String = "127.0.0.1", sqsPort: Int, shards: Int, replicationFactor: Int
+    ) throws {
         let config: [String: Any] = [
             "cluster_name": "local", "node_id": id, "nodes": peers, "data_dir": data(id),
-            "host": "127.0.0.1", "port": sqsPort, "shards": shards, "replication_factor": replicationFactor,
+            "host": host, "port": sqsPort, "shards": shards, "replication_factor": replicationFactor,
             "tls_ca": certificates + "/ca.pem", "tls_cert": certificates + "/node-\(id).pem",
             "tls_key": certificates + "/node-\(id)-key.pem", "cluster_key": certificates + "/cluster.key",
         ]
@@ -43,13 +45,16 @@ struct LocalCluster {
     }
 
     /// Starts `ferry serve --config node-ID.json` with `arguments` in the background (output to its
-    /// log, pid to its pid file); `environment` entries are added to this process's.
+    /// log, pid to its pid file); `environment` entries are added to this process's, and `prefix` is a
+    /// command that execs it (`ip netns exec NS`).
     @discardableResult
-    func start(_ id: Int, arguments: [String], environment: [String: String] = [:]) throws -> pid_t {
+    func start(_ id: Int, arguments: [String], environment: [String: String] = [:], prefix: [String] = []) throws
+        -> pid_t
+    {
         let binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
         let pid = try Spawn.detached(
-            [binary, "serve", "--config", config(id)] + arguments, output: log(id), environment: environment)
-        FileManager.default.createFile(atPath: pidFile(id), contents: Data("\(pid)\n".utf8))
+            prefix + [binary, "serve", "--config", config(id)] + arguments, output: log(id), environment: environment)
+        _ = FileManager.default.createFile(atPath: pidFile(id), contents: Data("\(pid)\n".utf8))
         return pid
     }
 

@@ -71,6 +71,23 @@ import Testing
         #expect(verdict.lost.isEmpty && !verdict.isValid)
     }
 
+    /// Found by `ferry chaos` (seed 1, pause only): a send timed out on a paused node and was retried on a
+    /// new connection; both attempts took effect, so the body came back under two ids. SQS does the same
+    /// (at-least-once), so it is a duplicate, not a mismatched answer; without the retry it is one.
+    @Test func aSendRetriedAfterAnAttemptThatMayHaveTakenEffectMayComeBackUnderTwoIds() {
+        var retried = Self.send(1, "a", messageId: "second-attempt")
+        retried.retried = true
+        let received = [
+            Self.receive(2, ["a"], messageIds: ["second-attempt"]),
+            Self.receive(3, ["a"], at: 20, messageIds: ["first-attempt"]),
+        ]
+        let verdict = Self.checker.check([retried] + received)
+        #expect(verdict.isValid, "\(verdict.mismatched)")
+        #expect(verdict.duplicated == 1)
+        let notRetried = Self.checker.check([Self.send(1, "a", messageId: "second-attempt")] + received)
+        #expect(notRetried.mismatched.count == 1 && !notRetried.isValid)
+    }
+
     @Test func aFifoMessageBeforeAnEarlierAcknowledgedOneOfItsGroupIsAViolation() {
         let history = [
             Self.send(1, "g1-a", queue: "f.fifo", group: "g1", start: 0, end: 5),

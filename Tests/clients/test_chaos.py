@@ -41,7 +41,7 @@ def test_a_short_run_under_every_fault_kind_is_valid_and_its_report_opens_in_chr
     run = subprocess.run(
         [binary, "chaos", "--nodes", "3", "--duration", str(SECONDS), "--seed", str(seed), "--faults", "all",
          "--dir", str(tmp_path / "run"), "--sqs-port", str(sqs), "--peer-port", str(peer), "--json",
-         "--report", str(report)],
+         "--report", str(report), "--network", "proxy"],
         capture_output=True, text=True, timeout=560)
     last = run.stderr.strip().splitlines()[-1]
     print(run.stderr[-4000:])
@@ -69,6 +69,31 @@ def test_a_short_run_under_every_fault_kind_is_valid_and_its_report_opens_in_chr
     assert dom.count('class="fault"') == 2 * len(result["faults"])
     for node in (1, 2, 3):
         assert f"node {node}</text>" in dom
+
+
+@pytest.mark.ferry_timeout(300)
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"), reason="network namespaces need root and iproute2")
+def test_partitions_in_network_namespaces_lose_nothing_and_leave_nothing_behind(tmp_path):
+    binary = fs.resolve_ferry_bin()
+    sqs, peer = cs.free_port_block(3), cs.free_port_block(3)
+    run = subprocess.run(
+        [binary, "chaos", "--nodes", "3", "--duration", "40", "--seed", "3", "--faults", "partition",
+         "--network", "netns", "--dir", str(tmp_path / "run"), "--sqs-port", str(sqs), "--peer-port", str(peer),
+         "--json"],
+        capture_output=True, text=True, timeout=280)
+    print(run.stderr[-3000:])
+    assert run.returncode == 0, run.stderr.strip().splitlines()[-1]
+    assert "nodes in network namespaces" in run.stderr
+    result = json.loads(run.stdout)
+    assert result["valid"] is True and result["faults"]
+    assert all(fault["kind"] == "partition" for fault in result["faults"])
+    config = json.loads((tmp_path / "run" / "node-1.json").read_text())
+    assert config["host"].startswith("10.213.")
+    tag = re.search(r"namespaces (fc\d+)-n1", run.stderr).group(1)
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert tag + "-" not in left, left
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    assert tag + "-" not in links
 
 
 def test_unknown_fault_kinds_and_a_cluster_directory_in_use_are_refused(tmp_path):
