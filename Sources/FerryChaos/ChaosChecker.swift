@@ -9,11 +9,15 @@ public struct ChaosChecker: Sendable {
         public var source: String
         public var deadLetter: String
         public var maxReceiveCount: Int
+        /// Bodies ending with this are never deleted from the source: each acknowledged one must reach the
+        /// dead-letter queue (one that never does was lost on the way).
+        public var poisonSuffix: String?
 
-        public init(source: String, deadLetter: String, maxReceiveCount: Int) {
+        public init(source: String, deadLetter: String, maxReceiveCount: Int, poisonSuffix: String? = nil) {
             self.source = source
             self.deadLetter = deadLetter
             self.maxReceiveCount = maxReceiveCount
+            self.poisonSuffix = poisonSuffix
         }
     }
 
@@ -36,17 +40,23 @@ public struct ChaosChecker: Sendable {
         public var earlyDeadLetters: [String] = []
         /// Requests whose outcome stayed unknown.
         public var unknown = 0
+        /// Nodes that exited on their own or did not serve again once the faults were healed (set by the
+        /// run, not by the checker).
+        public var nodesDown: [String] = []
 
         public var isValid: Bool {
             lost.isEmpty && unexpected.isEmpty && mismatched.isEmpty && fifoViolations.isEmpty
-                && earlyDeadLetters.isEmpty
+                && earlyDeadLetters.isEmpty && nodesDown.isEmpty
         }
 
-        /// The last line of a run: `chaos: VALID|INVALID — acknowledged N, lost L, …; faults: …`.
+        /// The last line of a run: `chaos: VALID|INVALID — acknowledged N, lost L, …; faults: …` (early
+        /// dead letters and nodes down are named only when there are some).
         public func line(faults: String) -> String {
-            "chaos: \(isValid ? "VALID" : "INVALID") — acknowledged \(acknowledged), lost \(lost.count), "
+            var extra = earlyDeadLetters.isEmpty ? "" : ", early-dead-letters \(earlyDeadLetters.count)"
+            if !nodesDown.isEmpty { extra += ", nodes-down \(nodesDown.count)" }
+            return "chaos: \(isValid ? "VALID" : "INVALID") — acknowledged \(acknowledged), lost \(lost.count), "
                 + "unexpected \(unexpected.count), duplicated \(duplicated), mismatched \(mismatched.count), "
-                + "fifo-violations \(fifoViolations.count); faults: \(faults.isEmpty ? "none" : faults)"
+                + "fifo-violations \(fifoViolations.count)\(extra); faults: \(faults.isEmpty ? "none" : faults)"
         }
     }
 
@@ -86,12 +96,19 @@ public struct ChaosChecker: Sendable {
             if let group = operation.groupId { acknowledgedInGroup[group, default: []].append(operation) }
         }
         var deliveries: [String: Int] = [:]
-        var receivedFrom: [String: [String: Int]] = [:]  // body → queue → receives that returned it
-        var unknownReceives: [String: Int] = [:]  // queue → receives of unknown outcome
+        // For the dead-letter checks: when each receive from a queue that returned a body began, when each
+        // receive of unknown outcome began (it may have returned anything), and each body's first receive
+        // from a dead-letter queue.
+        var receiveStarts: [String: [String: [Int64]]] = [:]  // body → queue → starts
+        var unknownReceiveStarts: [String: [Int64]] = [:]  // queue → starts
+        var firstDeadLetterReceive: [String: ChaosOperation] = [:]
+        let deadLetterQueues = Set(redrives.map(\.deadLetter))
         for operation in operations {
             if operation.outcome == .unknown {
                 verdict.unknown += 1
-                if operation.action == .receive { unknownReceives[operation.queue, default: 0] += 1 }
+                if operation.action == .receive {
+                    unknownReceiveStarts[operation.queue, default: []].append(operation.startMs)
+                }
             }
             guard operation.action == .receive, operation.outcome == .ok else { continue }
             for message in operation.messages ?? [] {
@@ -122,23 +139,41 @@ public struct ChaosChecker: Sendable {
                     }
                 }
                 deliveries[message.body, default: 0] += 1
-                receivedFrom[message.body, default: [:]][operation.queue, default: 0] += 1
-                for redrive in redrives where redrive.deadLetter == operation.queue && sent.queue == redrive.source {
-                    // It left the source only after maxReceiveCount receives there (receives of unknown
-                    // outcome may have been some of them).
-                    let there =
-                        (receivedFrom[message.body]?[redrive.source] ?? 0)
-                        + unknownReceives[redrive.source, default: 0]
-                    if receivedFrom[message.body]![operation.queue]! == 1, there < redrive.maxReceiveCount {
-                        verdict.earlyDeadLetters.append(
-                            "op \(operation.id): \(message.body) reached \(redrive.deadLetter) after \(there) receives")
-                    }
+                receiveStarts[message.body, default: [:]][operation.queue, default: []].append(operation.startMs)
+                if deadLetterQueues.contains(operation.queue), firstDeadLetterReceive[message.body] == nil {
+                    firstDeadLetterReceive[message.body] = operation
+                }
+            }
+        }
+        for redrive in redrives {
+            for (body, arrival) in firstDeadLetterReceive where arrival.queue == redrive.deadLetter {
+                guard let sent = attempted[body], sent.queue == redrive.source else { continue }
+                // It left the source only after maxReceiveCount receives there that began before it was
+                // received from the dead-letter queue; receives of unknown outcome in that time may have
+                // been some of them.
+                let known = receiveStarts[body]?[redrive.source]?.filter { $0 < arrival.endMs }.count ?? 0
+                let possible =
+                    unknownReceiveStarts[redrive.source]?.filter { $0 >= sent.startMs && $0 < arrival.endMs }.count ?? 0
+                if known + possible < redrive.maxReceiveCount {
+                    verdict.earlyDeadLetters.append(
+                        "op \(arrival.id): \(body) reached \(redrive.deadLetter) after \(known) receives "
+                            + "(\(possible) more possible)")
                 }
             }
         }
         verdict.duplicated = deliveries.values.reduce(0) { $0 + max(0, $1 - 1) }
         for operation in history where operation.action == .send && operation.outcome == .ok {
-            if let body = operation.body, deliveries[body] == nil { verdict.lost.append(body) }
+            guard let body = operation.body else { continue }
+            if deliveries[body] == nil {
+                verdict.lost.append(body)
+                continue
+            }
+            for redrive in redrives where redrive.source == operation.queue {
+                guard let suffix = redrive.poisonSuffix, body.hasSuffix(suffix),
+                    firstDeadLetterReceive[body]?.queue != redrive.deadLetter
+                else { continue }
+                verdict.lost.append("\(body) (never reached \(redrive.deadLetter))")
+            }
         }
         verdict.lost.sort()
         return verdict

@@ -117,7 +117,8 @@ public final class ChaosLinkProxy: Sendable {
                         return
                     }
                     let open = shared.withLockedValue { shared in
-                        guard shared.state != .cut else { return false }
+                        // Cut meanwhile, or the dialer gave up: nothing to relay.
+                        guard shared.state != .cut, inbound.isActive else { return false }
                         shared.connections[ObjectIdentifier(inbound)] = inbound
                         shared.connections[ObjectIdentifier(outbound)] = outbound
                         return true
@@ -162,6 +163,10 @@ private final class RelayHandler: ChannelInboundHandler, @unchecked Sendable {
         self.forward = forward
     }
 
+    /// Bytes read before the partner was connected that are kept; past this the connection is closed.
+    static let waitingBytesMax = 4 * 1024 * 1024
+    private var waitingBytes = 0
+
     /// The partner is connected: what waited goes to it.
     func attach(_ partner: any Channel) {
         guard !closed else {
@@ -179,8 +184,11 @@ private final class RelayHandler: ChannelInboundHandler, @unchecked Sendable {
         guard proxy.passes(forward: forward, bytes: buffer.readableBytes) else { return }
         if let partner {
             partner.writeAndFlush(buffer, promise: nil)
-        } else {
+        } else if waitingBytes + buffer.readableBytes <= Self.waitingBytesMax {
+            waitingBytes += buffer.readableBytes
             waiting.append(buffer)
+        } else {
+            context.close(promise: nil)
         }
     }
 

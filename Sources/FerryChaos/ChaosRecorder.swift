@@ -24,14 +24,20 @@ public final class ChaosRecorder: Sendable {
 
     private let state: Mutex<State>
     private let origin: ContinuousClock.Instant
+    /// Bodies with this suffix count as received back only from this dead-letter queue.
+    private let poison: (suffix: String, deadLetter: String)?
 
-    /// Creates (or empties) the history file at `path`.
-    public init(path: String, origin: ContinuousClock.Instant) throws {
+    /// Creates (or empties) the history file at `path`. With `poison`, a body ending with its suffix is
+    /// outstanding until a receive from its dead-letter queue returns it.
+    public init(path: String, origin: ContinuousClock.Instant, poison: (suffix: String, deadLetter: String)? = nil)
+        throws
+    {
         guard FileManager.default.createFile(atPath: path, contents: nil),
             let handle = FileHandle(forWritingAtPath: path)
         else { throw ChaosScheduleError(description: "cannot write the history file \(path)") }
         state = Mutex(State(handle: handle))
         self.origin = origin
+        self.poison = poison
     }
 
     /// Milliseconds since the run started.
@@ -59,6 +65,9 @@ public final class ChaosRecorder: Sendable {
             if operation.action == .receive {
                 for message in operation.messages ?? [] {
                     state.counts.received += 1
+                    if let poison, message.body.hasSuffix(poison.suffix), operation.queue != poison.deadLetter {
+                        continue
+                    }
                     state.outstanding.remove(message.body)
                     state.delivered.insert(message.body)
                 }

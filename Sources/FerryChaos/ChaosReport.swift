@@ -91,7 +91,7 @@ extension ChaosChecker.Verdict {
     public var problems: [(String, [String])] {
         [
             ("lost", lost), ("unexpected", unexpected), ("mismatched", mismatched), ("fifo-violations", fifoViolations),
-            ("early-dead-letters", earlyDeadLetters),
+            ("early-dead-letters", earlyDeadLetters), ("nodes-down", nodesDown),
         ]
     }
 }

@@ -124,13 +124,16 @@ public final class ChaosWorkload: Sendable {
         body.raw("{\"QueueName\":")
         body.string(queues.deadLetter)
         body.raw(",\"Attributes\":{\"VisibilityTimeout\":\"\(visibility)\"}}")
-        let deadLetterURL = try await client.call("CreateQueue", body.bytes)["QueueUrl"]?.stringValue ?? ""
+        let timeout = configuration.requestTimeout
+        let deadLetterURL =
+            try await client.call("CreateQueue", body.bytes, timeout: timeout)["QueueUrl"]?.stringValue ?? ""
         var attributes = JSONBody(capacity: 128)
         attributes.raw("{\"QueueUrl\":")
         attributes.string(deadLetterURL)
         attributes.raw(",\"AttributeNames\":[\"QueueArn\"]}")
         let arn =
-            try await client.call("GetQueueAttributes", attributes.bytes)["Attributes"]?.objectValue?["QueueArn"]?
+            try await client.call("GetQueueAttributes", attributes.bytes, timeout: timeout)["Attributes"]?.objectValue?[
+                "QueueArn"]?
             .stringValue ?? ""
         let policy = "{\"deadLetterTargetArn\":\"\(arn)\",\"maxReceiveCount\":\"\(configuration.maxReceiveCount)\"}"
         body = JSONBody(capacity: 256)
@@ -139,26 +142,35 @@ public final class ChaosWorkload: Sendable {
         body.raw(",\"Attributes\":{\"VisibilityTimeout\":\"\(visibility)\",\"RedrivePolicy\":")
         body.string(policy)
         body.raw("}}")
-        _ = try await client.call("CreateQueue", body.bytes)
+        _ = try await client.call("CreateQueue", body.bytes, timeout: timeout)
         body = JSONBody(capacity: 256)
         body.raw("{\"QueueName\":")
         body.string(queues.fifo)
         body.raw(",\"Attributes\":{\"FifoQueue\":\"true\",\"VisibilityTimeout\":\"\(visibility)\"}}")
-        _ = try await client.call("CreateQueue", body.bytes)
+        _ = try await client.call("CreateQueue", body.bytes, timeout: timeout)
     }
 
     // MARK: Running
 
-    /// Runs every worker until `stop()`: on each node a standard and a FIFO producer, and consumers of
-    /// the three queues.
-    public func run() async {
+    /// The suffix of standard-queue bodies no consumer deletes from it.
+    public static let poisonSuffix = "-poison"
+
+    /// Runs the producers (a standard and a FIFO one on each node) until `stopProducing()`; returns once
+    /// each has ended the request it had under way, retries included.
+    public func runProducers() async {
         await withTaskGroup(of: Void.self) { tasks in
             for node in 1...configuration.endpoints.count {
                 tasks.addTask { await self.produce(node: node, fifo: false) }
                 tasks.addTask { await self.produce(node: node, fifo: true) }
-                tasks.addTask { await self.consume(node: node, queue: self.queues.standard) }
-                tasks.addTask { await self.consume(node: node, queue: self.queues.fifo) }
-                tasks.addTask { await self.consume(node: node, queue: self.queues.deadLetter) }
+            }
+        }
+    }
+
+    /// Runs the consumers of the three queues on each node until `stop()`.
+    public func runConsumers() async {
+        await withTaskGroup(of: Void.self) { tasks in
+            for node in 1...configuration.endpoints.count {
+                for queue in queues.all { tasks.addTask { await self.consume(node: node, queue: queue) } }
             }
         }
     }
@@ -305,7 +317,7 @@ public final class ChaosWorkload: Sendable {
     private func makeSend(node: Int, queue: String, fifo: Bool, sequence: Int, _ random: inout SplitMix64) -> Pending {
         var text = "chaos-\(configuration.seed)-n\(node)-\(fifo ? "f" : "s")\(sequence)"
         if sequence % 7 == 0 { text += "-ünï·cödé" }
-        if !fifo && Double.random(in: 0..<1, using: &random) < configuration.poisonShare { text += "-poison" }
+        if !fifo && Double.random(in: 0..<1, using: &random) < configuration.poisonShare { text += Self.poisonSuffix }
         let group = fifo ? "g\(Int.random(in: 0..<Limits.fifoGroups, using: &random))" : nil
         var body = JSONBody(capacity: 256)
         body.raw("{\"QueueUrl\":")
@@ -396,10 +408,11 @@ public final class ChaosWorkload: Sendable {
                     groupId: attributes?["MessageGroupId"]?.stringValue))
             guard let handle = object["ReceiptHandle"]?.stringValue else { continue }
             let choice = Double.random(in: 0..<1, using: &random)
-            if draining && queue != queues.standard || draining && !text.hasSuffix("-poison") {
-                deletes.append(handle)
-            } else if queue == queues.standard && text.hasSuffix("-poison") {
+            let poison = queue == queues.standard && text.hasSuffix(Self.poisonSuffix)
+            if poison {
                 continue
+            } else if draining {
+                deletes.append(handle)
             } else if choice < 0.05 {
                 giveBack.append(handle)
             } else if choice < 0.10 {

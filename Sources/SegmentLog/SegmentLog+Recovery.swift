@@ -68,10 +68,17 @@ extension SegmentLog {
         } else if let last = segments.last {
             last.file.reserve(bytes: options.segmentBytesMax)
         }
+        let names = Set(try fileSystem.contentsOfDirectory(directory))
         for laterSequence in later {
             let laterName = SegmentFile.name(sequence: laterSequence)
-            try fileSystem.rename(
-                fileSystem.path(directory, laterName), to: fileSystem.path(directory, laterName + ".damaged"))
+            // A segment set aside by an earlier repair keeps its name: this one gets the next free suffix.
+            var target = laterName + ".damaged"
+            var copy = 1
+            while names.contains(target) {
+                copy += 1
+                target = laterName + ".damaged-\(copy)"
+            }
+            try fileSystem.rename(fileSystem.path(directory, laterName), to: fileSystem.path(directory, target))
         }
         try fileSystem.synchronizeDirectory(directory)
         salvagedDamage = damage

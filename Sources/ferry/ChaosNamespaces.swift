@@ -24,12 +24,20 @@ final class ChaosNamespaces: @unchecked Sendable {
     /// True when this process can make namespaces (root, with `ip`).
     static var available: Bool { geteuid() == 0 && ipCommand() != nil }
 
+    /// Subnets 10.213.16.0/24 … 10.213.215.0/24 are tried, from one drawn from the process id, until one
+    /// no interface uses (two runs at once get two subnets).
+    static let subnetsTried = 200
+
     init(nodes: Int, ip: String) {
         let run = Int(getpid()) % 10_000
         self.tag = "fc\(run)"
         self.nodes = nodes
         self.ip = ip
-        self.subnet = 16 + Int(getpid()) % 200
+        let used = (try? Self.command(ip, ["-o", "addr", "show"])) ?? ""
+        let first = Int(getpid()) % Self.subnetsTried
+        self.subnet =
+            (0..<Self.subnetsTried).lazy.map { 16 + (first + $0) % Self.subnetsTried }
+            .first { !used.contains("10.213.\($0).") } ?? 16 + first
     }
 
     func namespace(_ node: Int) -> String { "\(tag)-n\(node)" }
@@ -38,7 +46,9 @@ final class ChaosNamespaces: @unchecked Sendable {
 
     /// Runs `ip ARGUMENTS`; throws with its output when it fails.
     @discardableResult
-    func run(_ arguments: [String]) throws -> String {
+    func run(_ arguments: [String]) throws -> String { try Self.command(ip, arguments) }
+
+    static func command(_ ip: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ip)
         process.arguments = arguments

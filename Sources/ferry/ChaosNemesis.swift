@@ -32,6 +32,7 @@ final class ChaosNemesis: @unchecked Sendable {
     /// The fault under way, for the progress line.
     private let lock = NSLock()
     private var currentFault: String?
+    private var unexpectedExits: [String] = []
 
     init(
         cluster: LocalCluster, nodes: Int, serveArguments: [String], fakeTimeLibrary: String?,
@@ -69,15 +70,35 @@ final class ChaosNemesis: @unchecked Sendable {
         lock.withLock { pids[node] = pid }
     }
 
-    /// True while node's process runs (a process that ended is reaped).
+    /// True while node's process runs. A process that ended without being killed here is reaped and
+    /// recorded in `exits`.
     func isRunning(_ node: Int) -> Bool {
         guard let pid = lock.withLock({ pids[node] }) else { return false }
         var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid {
-            lock.withLock { pids[node] = nil }
-            return false
+        guard waitpid(pid, &status, WNOHANG) == pid else { return true }
+        let line = String(
+            format: "node %d exited on its own at %.1f s (wait status %d; see %@)", node,
+            Double(recorder.now()) / 1_000, status, cluster.log(node))
+        // Killed here meanwhile (kill9 forgets the pid before the signal): not an exit of its own.
+        let own = lock.withLock {
+            guard pids[node] == pid else { return false }
+            pids[node] = nil
+            unexpectedExits.append(line)
+            return true
         }
-        return true
+        if own { log(line) }
+        return false
+    }
+
+    /// Nodes that exited without being killed here.
+    var exits: [String] { lock.withLock { unexpectedExits } }
+
+    /// Notices a node that exits on its own, once a second, until cancelled.
+    func watch() async {
+        while !Task.isCancelled {
+            for node in 1...nodes { _ = isRunning(node) }
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     func kill9(_ node: Int) {

@@ -58,13 +58,15 @@ struct LocalCluster {
         return pid
     }
 
-    /// Returns once node `id` answers a signed ListQueues at `endpoint`; throws if its process ends or
-    /// `deadline` passes first.
-    func waitServing(_ id: Int, endpoint: String, credentials: [String], deadline: Date) async throws {
+    /// Returns once node `id` answers a signed ListQueues at `endpoint`; throws if its process ends (`alive`
+    /// says; by default its pid file's process exists) or `deadline` passes first.
+    func waitServing(
+        _ id: Int, endpoint: String, credentials: [String], deadline: Date, alive: (() -> Bool)? = nil
+    ) async throws {
         while !(await SQSProbe.serves(
             endpoint: endpoint, accessKeyId: credentials[0], secret: credentials[1], region: "us-east-1"))
         {
-            guard Date() < deadline, pid(id) != nil else {
+            guard Date() < deadline, alive?() ?? (pid(id) != nil) else {
                 throw ValidationError("node \(id) does not serve at \(endpoint); see \(log(id))")
             }
             try await Task.sleep(for: .milliseconds(100))

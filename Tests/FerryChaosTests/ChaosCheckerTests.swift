@@ -124,5 +124,40 @@ import Testing
             Self.receive(4, ["a"], queue: "dlq", at: 20),
         ])
         #expect(unknown.isValid && unknown.unknown == 1)
+        // …but not one that began before the message was sent.
+        let tooEarly = Self.checker.check([
+            Self.receive(1, [], at: -5, outcome: .unknown), Self.send(2, "a"), Self.receive(3, ["a"]),
+            Self.receive(4, ["a"], queue: "dlq", at: 20),
+        ])
+        #expect(tooEarly.earlyDeadLetters.count == 1)
+        // A receive from the source that began before the dead-letter receive counts even when its answer
+        // came later (a slow node).
+        var slow = Self.receive(3, ["a"], at: 15)
+        slow.endMs = 40
+        let slowAnswer = Self.checker.check([
+            Self.send(1, "a"), Self.receive(2, ["a"]), slow, Self.receive(4, ["a"], queue: "dlq", at: 20),
+        ])
+        #expect(slowAnswer.isValid, "\(slowAnswer.earlyDeadLetters)")
+    }
+
+    @Test func aPoisonMessageThatNeverReachesTheDeadLetterQueueIsLost() {
+        let checker = ChaosChecker(redrives: [
+            .init(source: "q", deadLetter: "dlq", maxReceiveCount: 2, poisonSuffix: "-poison")
+        ])
+        let history = [
+            Self.send(1, "a-poison"), Self.send(2, "b-poison"), Self.receive(3, ["a-poison", "b-poison"]),
+            Self.receive(4, ["a-poison", "b-poison"], at: 15), Self.receive(5, ["a-poison"], queue: "dlq", at: 20),
+        ]
+        let verdict = checker.check(history)
+        #expect(verdict.lost == ["b-poison (never reached dlq)"] && !verdict.isValid)
+        #expect(checker.check(history + [Self.receive(6, ["b-poison"], queue: "dlq", at: 30)]).isValid)
+    }
+
+    @Test func aNodeDownAfterTheRunMakesItInvalidAndIsNamed() {
+        var verdict = Self.checker.check([Self.send(1, "a"), Self.receive(2, ["a"])])
+        #expect(verdict.isValid)
+        verdict.nodesDown = ["node 2 exited on its own (status 1)"]
+        #expect(!verdict.isValid)
+        #expect(verdict.line(faults: "").contains("fifo-violations 0, nodes-down 1; faults: none"))
     }
 }

@@ -19,6 +19,19 @@ KINDS = {"kill", "pause", "restart-loop", "partition", "clock", "disk"}
 SECONDS = int(os.environ.get("FERRY_CHAOS_SECONDS", "80"))
 
 
+def _run_chaos(arguments, timeout):
+    """Runs `ferry chaos`; past `timeout` it gets SIGTERM (it stops its nodes and removes its namespaces),
+    never SIGKILL first."""
+    process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+        raise AssertionError(f"ferry chaos ran past {timeout} s:\n{err[-3000:]}")
+    return subprocess.CompletedProcess(arguments, process.returncode, out, err)
+
+
 def _seed_with_every_kind(binary, tmp_path):
     """The first seed whose schedule for this duration holds every fault kind (the schedule is a
     function of the seed alone, so this is the same seed on every machine)."""
@@ -38,11 +51,11 @@ def test_a_short_run_under_every_fault_kind_is_valid_and_its_report_opens_in_chr
     seed = _seed_with_every_kind(binary, tmp_path)
     sqs, peer = cs.free_port_block(3), cs.free_port_block(3)
     report = tmp_path / "report.html"
-    run = subprocess.run(
+    run = _run_chaos(
         [binary, "chaos", "--nodes", "3", "--duration", str(SECONDS), "--seed", str(seed), "--faults", "all",
          "--dir", str(tmp_path / "run"), "--sqs-port", str(sqs), "--peer-port", str(peer), "--json",
          "--report", str(report), "--network", "proxy"],
-        capture_output=True, text=True, timeout=560)
+        timeout=500)
     last = run.stderr.strip().splitlines()[-1]
     print(run.stderr[-4000:])
     assert run.returncode == 0, last
@@ -76,11 +89,11 @@ def test_a_short_run_under_every_fault_kind_is_valid_and_its_report_opens_in_chr
 def test_partitions_in_network_namespaces_lose_nothing_and_leave_nothing_behind(tmp_path):
     binary = fs.resolve_ferry_bin()
     sqs, peer = cs.free_port_block(3), cs.free_port_block(3)
-    run = subprocess.run(
+    run = _run_chaos(
         [binary, "chaos", "--nodes", "3", "--duration", "40", "--seed", "3", "--faults", "partition",
          "--network", "netns", "--dir", str(tmp_path / "run"), "--sqs-port", str(sqs), "--peer-port", str(peer),
          "--json"],
-        capture_output=True, text=True, timeout=280)
+        timeout=230)
     print(run.stderr[-3000:])
     assert run.returncode == 0, run.stderr.strip().splitlines()[-1]
     assert "nodes in network namespaces" in run.stderr
@@ -106,3 +119,6 @@ def test_unknown_fault_kinds_and_a_cluster_directory_in_use_are_refused(tmp_path
     used = subprocess.run([binary, "chaos", "--dir", str(tmp_path / "used"), "--faults", "kill"],
                           capture_output=True, text=True, timeout=30)
     assert used.returncode != 0 and "already holds a cluster" in used.stderr
+    unsynced = subprocess.run([binary, "chaos", "--dir", str(tmp_path / "new"), "--faults", "disk", "--fsync", "batch"],
+                              capture_output=True, text=True, timeout=30)
+    assert unsynced.returncode != 0 and "needs --fsync always" in unsynced.stderr
