@@ -11,11 +11,19 @@ package final class ShardStorage {
         self.log = log
     }
 
-    /// What Raft needs to restart: hard state, newest snapshot, and every entry after it.
+    /// What Raft needs to restart: hard state, newest snapshot, and every entry after it. Term and vote
+    /// are the newer of the log's and the term file's (damage that cost the log its newest term leaves
+    /// the term file; a damaged term file leaves the log).
     package func load() throws -> PersistedState {
         let stored = log.hardState
         var persisted = PersistedState(
             hardState: RaftHardState(term: stored.term, votedFor: stored.vote, commit: stored.commit))
+        if let kept = Self.readTermFile(directory: log.directory, fileSystem: log.fileSystem),
+            kept.term > stored.term || kept.term == stored.term && stored.vote == 0
+        {
+            persisted.hardState.term = kept.term
+            persisted.hardState.votedFor = kept.vote
+        }
         if let snapshot = try log.loadSnapshot() {
             persisted.snapshot = try Self.decodeSnapshot(snapshot)
         }
@@ -39,6 +47,11 @@ package final class ShardStorage {
     /// not vote twice in one term after a power loss. Then one more small synced write (the same hard
     /// state) follows it: damage found later in the write that holds the vote is vouched for as
     /// corruption (the replica repairs) instead of being cut as a torn write, which would drop the vote.
+    ///
+    /// Term and vote are also written to the term file: a salvage that cuts damaged log records (the
+    /// replica then repairs from its peers) may cut the records of the newest term, and a replica whose
+    /// term went back could acknowledge a deposed leader's appends and help it commit over entries a
+    /// newer leader committed with this replica's help.
     package func persist(_ shardReady: ShardReady) throws {
         let ready = shardReady.ready
         try persist(snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState)
@@ -46,6 +59,42 @@ package final class ShardStorage {
         if log.options.syncPolicy == .deferred { try log.synchronize() }
         try log.setHardState(log.hardState, synchronizing: true)
         if log.options.syncPolicy == .deferred { try log.synchronize() }
+        try writeTermFile(term: log.hardState.term, vote: log.hardState.vote)
+    }
+
+    /// The term file's name in a shard's directory: term and vote (8 bytes each, little-endian) and their
+    /// CRC-32C.
+    package static let termFileName = "TERM"
+
+    /// Replaces the term file: a new file written and synced, renamed over the old, the directory synced.
+    private func writeTermFile(term: UInt64, vote: UInt64) throws {
+        let (directory, fileSystem) = (log.directory, log.fileSystem)
+        var bytes = [UInt8]()
+        for value in [term, vote] { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        withUnsafeBytes(of: CRC32C.checksum(bytes).littleEndian) { bytes.append(contentsOf: $0) }
+        let temporary = fileSystem.path(directory, Self.termFileName + ".new")
+        let file = try fileSystem.openFile(temporary, create: true)
+        defer { file.close() }
+        try file.truncate(to: 0)
+        try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> Void in try file.write(raw, at: 0) }
+        try file.synchronize()
+        try fileSystem.rename(temporary, to: fileSystem.path(directory, Self.termFileName))
+        try fileSystem.synchronizeDirectory(directory)
+    }
+
+    /// The term file's term and vote; nil when it is missing or damaged.
+    package static func readTermFile(directory: String, fileSystem: any FileSystem) -> (term: UInt64, vote: UInt64)? {
+        guard (try? fileSystem.contentsOfDirectory(directory).contains(termFileName)) == true,
+            let file = try? fileSystem.openFile(fileSystem.path(directory, termFileName), create: false)
+        else { return nil }
+        defer { file.close() }
+        guard let bytes = try? file.read(at: 0, count: 20), bytes.count == 20 else { return nil }
+        func value(at offset: Int) -> UInt64 {
+            bytes[offset..<(offset + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        }
+        let checksum = bytes[16..<20].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard CRC32C.checksum(Array(bytes[0..<16])) == checksum else { return nil }
+        return (value(at: 0), value(at: 8))
     }
 
     /// Persists a Ready's snapshot, entries and hard state: one write and one fdatasync for the entries and

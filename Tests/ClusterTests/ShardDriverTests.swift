@@ -225,6 +225,36 @@ import Testing
         #expect(opened.repair)
     }
 
+    /// A salvage may cut the log records of the newest term and vote (here a damaged segment header drops
+    /// the whole segment; found by `ferry chaos`). The term file keeps them: a repairing replica whose
+    /// term went back could acknowledge a deposed leader's appends and help it commit over entries that a
+    /// newer leader committed with this replica's help.
+    @Test func aSalvageThatCutsTheNewestTermKeepsItFromTheTermFile() throws {
+        let fileSystem = FakeFileSystem()
+        let storage = ShardStorage(log: try SegmentLog.open(directory: "/shard-0", fileSystem: fileSystem))
+        var raft = Raft(configuration: RaftConfiguration(id: 2), membership: Membership(voters: [1, 2, 3]), seed: 1)
+        for (term, candidate) in [(UInt64(4), UInt64(1)), (6, 3)] {
+            raft.step(Message(kind: .vote, from: candidate, to: 2, term: term))
+            let ready = raft.ready()
+            try storage.persist(ShardReady(ready: ready, sendsBeforePersisting: [], termOrVoteChanged: true))
+        }
+        #expect(storage.log.hardState.term == 6 && storage.log.hardState.vote == 3)
+        storage.log.close()
+        let segment = try #require(fileSystem.paths.first { $0.hasSuffix(".log") })
+        fileSystem.flipBit(path: segment, byteOffset: 2, bit: 1)
+        fileSystem.restart()
+        let opened = try ShardStorage.open(
+            directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions(), peersCanRepair: true)
+        #expect(opened.repair && opened.damage != nil)
+        #expect(opened.storage.log.hardState.term < 6, "the log lost its newest term")
+        let loaded = try opened.storage.load()
+        #expect(loaded.hardState.term == 6 && loaded.hardState.votedFor == 3)
+        // A damaged term file is ignored: the log's term stands.
+        let termFile = try #require(fileSystem.paths.first { $0.hasSuffix("/" + ShardStorage.termFileName) })
+        fileSystem.flipBit(path: termFile, byteOffset: 3, bit: 0)
+        #expect(ShardStorage.readTermFile(directory: "/shard-0", fileSystem: fileSystem) == nil)
+    }
+
     /// Repair mode outlives a restart: the marker is synced before the salvage cuts the log, so a crash
     /// during repair (or during the salvage) does not bring the node back voting with a truncated log; it
     /// is removed when the replica has caught up. Before, a restart opened the already-salvaged log cleanly
