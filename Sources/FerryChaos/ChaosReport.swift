@@ -180,9 +180,13 @@ public enum ChaosReport {
             svg +=
                 "<rect class=\"fault\" x=\"\(format(start))\" y=\"\(top)\" width=\"\(format(end - start))\" "
                 + "height=\"\(bottom - top)\"><title>\(escape(fault.summary))</title></rect>"
+            // The kind's name where the window is wide enough for it, else its first letter (the window's
+            // tooltip names the fault).
+            let name = fault.kind.rawValue
+            let label = end - start >= Double(name.count) * 6 + 4 ? name : String(name.prefix(1))
             svg +=
                 "<text class=\"fault-label\" x=\"\(format(start + 2))\" y=\"\(top + 10)\">"
-                + "\(escape(fault.kind.rawValue))</text>"
+                + "\(escape(label))</text>"
         }
         for step in 0...5 {
             let value = maximum * Double(step) / 5
