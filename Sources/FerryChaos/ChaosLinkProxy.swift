@@ -90,17 +90,22 @@ public final class ChaosLinkProxy: Sendable {
             inbound.close(promise: nil)
             return
         }
-        // Reads before the dial completes wait in the handler; both channels share one event loop.
-        let forward = RelayHandler(proxy: self, forward: true)
+        // The dial starts once the inbound side is active (see `RelayHandler.channelActive`); reads before
+        // it completes wait in the handler. Both channels share one event loop.
         do {
-            try inbound.pipeline.syncOperations.addHandler(forward)
+            try inbound.pipeline.syncOperations.addHandler(RelayHandler(proxy: self, forward: true))
         } catch {
             inbound.close(promise: nil)
-            return
         }
+    }
+
+    /// Dials the target for an accepted connection whose handler is `forward`. Called on the inbound
+    /// channel's event loop when it becomes active: a dial that completes at once (loopback connects can)
+    /// then finds the inbound side open.
+    fileprivate func dial(for inbound: any Channel, forward: RelayHandler) {
         ClientBootstrap(group: inbound.eventLoop)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.seconds(5))
+            .connectTimeout(Self.dialTimeout)
             .connect(host: targetHost, port: targetPort)
             .whenComplete { [self] result in
                 switch result {
@@ -118,7 +123,7 @@ public final class ChaosLinkProxy: Sendable {
                     }
                     let open = shared.withLockedValue { shared in
                         // Cut meanwhile, or the dialer gave up: nothing to relay.
-                        guard shared.state != .cut, inbound.isActive else { return false }
+                        guard shared.state != .cut, !forward.isClosed else { return false }
                         shared.connections[ObjectIdentifier(inbound)] = inbound
                         shared.connections[ObjectIdentifier(outbound)] = outbound
                         return true
@@ -132,6 +137,9 @@ public final class ChaosLinkProxy: Sendable {
                 }
             }
     }
+
+    /// How long a dial to the target may take before the accepted connection is closed.
+    static let dialTimeout = TimeAmount.seconds(5)
 
     fileprivate func passes(forward: Bool, bytes: Int) -> Bool {
         shared.withLockedValue { shared in
@@ -157,6 +165,8 @@ private final class RelayHandler: ChannelInboundHandler, @unchecked Sendable {
     /// What arrived before the partner was connected.
     private var waiting: [ByteBuffer] = []
     private var closed = false
+    /// The channel went inactive (read on the event loop only).
+    var isClosed: Bool { closed }
 
     init(proxy: ChaosLinkProxy, forward: Bool) {
         self.proxy = proxy
@@ -197,6 +207,12 @@ private final class RelayHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         partner?.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// The dialer's side is open: the forward handler dials the target now.
+    func channelActive(context: ChannelHandlerContext) {
+        if forward { proxy.dial(for: context.channel, forward: self) }
+        context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
