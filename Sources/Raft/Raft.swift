@@ -113,6 +113,34 @@ public struct Raft: Sendable {
         return log.slice(max(index, log.firstIndex), log.lastIndex + 1, bytesMax: .max)
     }
 
+    /// The leader's view of every other member's replication (etcd's `Status.Progress`); empty unless this
+    /// node leads. A new leader starts every member over in `probe` with `match` 0.
+    public var followerProgress: [NodeID: FollowerProgress] {
+        guard role == .leader else { return [:] }
+        var view: [NodeID: FollowerProgress] = [:]
+        for (node, peer) in progress where node != configuration.id {
+            let state: FollowerProgress.State =
+                switch peer.state {
+                case .probe: .probe
+                case .replicate: .replicate
+                case .snapshot: .snapshot
+                }
+            view[node] = FollowerProgress(
+                match: peer.match, next: peer.next, state: state, isLearner: peer.isLearner,
+                recentActive: peer.recentActive)
+        }
+        return view
+    }
+
+    /// True when this node leads and `node` is a member whose entries are pipelined (no probe, no snapshot
+    /// in flight) and whose log is at most `lag` entries behind the commit index: a learner that may be
+    /// promoted without stalling commits.
+    public func isCaughtUp(_ node: NodeID, lag: UInt64) -> Bool {
+        guard role == .leader, node != configuration.id, let peer = progress[node], peer.state == .replicate
+        else { return false }
+        return peer.match + lag >= log.committed
+    }
+
     /// True when this node may campaign: it is a voter.
     var isPromotable: Bool { membership.allVoters.contains(configuration.id) && !isRepairing }
 
@@ -199,5 +227,35 @@ public struct Raft: Sendable {
         peer.becomeProbe()
         peer.probeSent = true
         progress[node] = peer
+    }
+}
+
+/// How far the leader knows one member's log matches its own (see `Raft.followerProgress`).
+public struct FollowerProgress: Sendable, Equatable {
+    /// How the leader replicates to the member.
+    public enum State: Sendable, Equatable {
+        /// Finding where the logs match: one append at a time.
+        case probe
+        /// Appends are pipelined.
+        case replicate
+        /// A snapshot is on its way.
+        case snapshot
+    }
+
+    /// The highest index known to be on the member.
+    public var match: UInt64
+    /// The next index the leader sends.
+    public var next: UInt64
+    public var state: State
+    public var isLearner: Bool
+    /// Heard from since the leader's last quorum check.
+    public var recentActive: Bool
+
+    public init(match: UInt64, next: UInt64, state: State, isLearner: Bool, recentActive: Bool) {
+        self.match = match
+        self.next = next
+        self.state = state
+        self.isLearner = isLearner
+        self.recentActive = recentActive
     }
 }
