@@ -59,6 +59,8 @@ final class ShardReplica: @unchecked Sendable {
     let statistics = Mutex<(parkedReceives: Int, receiveProposals: Int)>((0, 0))
     var knownLeader: NodeID { leaderBox.withLock { $0 } }
 
+    /// A replica over `storage`; `voters` are recorded as the group's first voters when its directory has
+    /// none yet (see `ShardStorage.genesisVoters`).
     init(
         shard: ShardID, nodeID: NodeID, voters: Set<NodeID>, storage: ShardStorage,
         engineConfiguration: QueueEngineConfiguration, settings: ShardSettings, raftConfiguration: RaftConfiguration,
@@ -78,7 +80,8 @@ final class ShardReplica: @unchecked Sendable {
         wallAtStart = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         let persisted = try storage.load()
         driver = try ShardDriver(
-            shard: shard, nodeID: nodeID, incarnation: UInt64.random(in: 1...UInt64.max), voters: voters,
+            shard: shard, nodeID: nodeID, incarnation: UInt64.random(in: 1...UInt64.max),
+            voters: try storage.genesisVoters(recording: voters, persisted: persisted),
             persisted: persisted, engineConfiguration: engineConfiguration, settings: settings,
             raftConfiguration: raftConfiguration, seed: seed, repair: repair,
             now: ShardTime(monotonicMilliseconds: monotonicAtStart, wallMilliseconds: wallAtStart))

@@ -66,35 +66,63 @@ package final class ShardStorage {
     /// CRC-32C.
     package static let termFileName = "TERM"
 
-    /// Replaces the term file: a new file written and synced, renamed over the old, the directory synced.
+    /// Replaces the term file (see `replaceCheckedFile`).
     private func writeTermFile(term: UInt64, vote: UInt64) throws {
-        let (directory, fileSystem) = (log.directory, log.fileSystem)
         var bytes = [UInt8]()
-        for value in [term, vote] { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-        withUnsafeBytes(of: CRC32C.checksum(bytes).littleEndian) { bytes.append(contentsOf: $0) }
-        let temporary = fileSystem.path(directory, Self.termFileName + ".new")
-        let file = try fileSystem.openFile(temporary, create: true)
-        defer { file.close() }
-        try file.truncate(to: 0)
-        try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> Void in try file.write(raw, at: 0) }
-        try file.synchronize()
-        try fileSystem.rename(temporary, to: fileSystem.path(directory, Self.termFileName))
-        try fileSystem.synchronizeDirectory(directory)
+        for value in [term, vote] { bytes.appendLittleEndian(value) }
+        try Self.replaceCheckedFile(
+            Self.termFileName, with: bytes, directory: log.directory, fileSystem: log.fileSystem)
     }
 
     /// The term file's term and vote; nil when it is missing or damaged.
     package static func readTermFile(directory: String, fileSystem: any FileSystem) -> (term: UInt64, vote: UInt64)? {
-        guard (try? fileSystem.contentsOfDirectory(directory).contains(termFileName)) == true,
-            let file = try? fileSystem.openFile(fileSystem.path(directory, termFileName), create: false)
+        guard case .valid(let bytes) = readCheckedFile(termFileName, directory: directory, fileSystem: fileSystem),
+            bytes.count == 16
         else { return nil }
-        defer { file.close() }
-        guard let bytes = try? file.read(at: 0, count: 20), bytes.count == 20 else { return nil }
-        func value(at offset: Int) -> UInt64 {
-            bytes[offset..<(offset + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return bytes.withUnsafeBytes {
+            ($0.loadLittleEndian(at: 0, as: UInt64.self), $0.loadLittleEndian(at: 8, as: UInt64.self))
         }
-        let checksum = bytes[16..<20].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard CRC32C.checksum(Array(bytes[0..<16])) == checksum else { return nil }
-        return (value(at: 0), value(at: 8))
+    }
+
+    /// A small file of the shard's directory, followed by its CRC-32C.
+    enum CheckedFile: Equatable {
+        case missing
+        case damaged
+        case valid([UInt8])
+    }
+
+    /// Replaces a small file: `bytes` and their CRC-32C written to a new file and synced, renamed over the
+    /// old one, the directory synced. A crash leaves the old file or the new one, never a mix.
+    static func replaceCheckedFile(_ name: String, with bytes: [UInt8], directory: String, fileSystem: any FileSystem)
+        throws
+    {
+        var contents = bytes
+        contents.appendLittleEndian(CRC32C.checksum(bytes))
+        let temporary = fileSystem.path(directory, name + ".new")
+        let file = try fileSystem.openFile(temporary, create: true)
+        defer { file.close() }
+        try file.truncate(to: 0)
+        try contents.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> Void in try file.write(raw, at: 0) }
+        try file.synchronize()
+        try fileSystem.rename(temporary, to: fileSystem.path(directory, name))
+        try fileSystem.synchronizeDirectory(directory)
+    }
+
+    /// Reads a file written by `replaceCheckedFile` (at most `bytesMax` bytes).
+    static func readCheckedFile(
+        _ name: String, directory: String, fileSystem: any FileSystem, bytesMax: Int = 64 << 10
+    ) -> CheckedFile {
+        guard (try? fileSystem.contentsOfDirectory(directory).contains(name)) == true else { return .missing }
+        guard let file = try? fileSystem.openFile(fileSystem.path(directory, name), create: false) else {
+            return .damaged
+        }
+        defer { file.close() }
+        guard let contents = try? file.read(at: 0, count: bytesMax + 4), contents.count >= 4,
+            contents.count <= bytesMax + 3
+        else { return .damaged }
+        let bytes = Array(contents.dropLast(4))
+        let checksum = contents.withUnsafeBytes { $0.loadLittleEndian(at: bytes.count, as: UInt32.self) }
+        return CRC32C.checksum(bytes) == checksum ? .valid(bytes) : .damaged
     }
 
     /// Persists a Ready's snapshot, entries and hard state: one write and one fdatasync for the entries and

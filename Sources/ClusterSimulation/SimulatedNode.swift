@@ -100,10 +100,12 @@ final class SimulatedNode {
             var raftConfiguration = RaftConfiguration(id: id)
             raftConfiguration.electionTicks = 10
             raftConfiguration.heartbeatTicks = 1
+            let persisted = try opened.storage.load()
             drivers[shard] =
                 try ShardDriver(
-                    shard: ShardID(UInt32(shard)), nodeID: id, incarnation: incarnation, voters: voters[shard]!,
-                    persisted: try opened.storage.load(),
+                    shard: ShardID(UInt32(shard)), nodeID: id, incarnation: incarnation,
+                    voters: try opened.storage.genesisVoters(recording: voters[shard]!, persisted: persisted),
+                    persisted: persisted,
                     engineConfiguration: QueueEngineConfiguration(
                         shardId: UInt32(shard), receiptHandleKey: Self.receiptHandleKey, shardCount: shardCount),
                     settings: settings, raftConfiguration: raftConfiguration, seed: seed &+ UInt64(shard),

@@ -29,21 +29,43 @@ struct GroupHarness {
     var nextClient: ClientHandle = 1
     var monotonic: Int64 = 5_000
 
+    let settings: ShardSettings
+
     init(voters: [NodeID], settings: ShardSettings) throws {
-        for id in voters {
-            let fileSystem = FakeFileSystem()
-            let storage = ShardStorage(
-                log: try SegmentLog.open(directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions()))
-            var raftConfiguration = RaftConfiguration(id: id)
-            raftConfiguration.electionTicks = 10
-            raftConfiguration.heartbeatTicks = 1
-            let driver = try ShardDriver(
-                shard: ShardID(0), nodeID: id, incarnation: 100 + id, voters: Set(voters),
-                persisted: try storage.load(),
-                engineConfiguration: QueueEngineConfiguration(receiptHandleKey: DriverHarness.key), settings: settings,
-                raftConfiguration: raftConfiguration, seed: id, repair: false, now: Self.time(monotonic))
-            members[id] = Member(fileSystem: fileSystem, storage: storage, driver: driver)
-        }
+        self.settings = settings
+        for id in voters { try addMember(id, placement: Set(voters)) }
+    }
+
+    /// Starts `id` with an empty log (a member of the first voters, or a replica that will join through a
+    /// membership change); `placement` is recorded as the group's first voters.
+    mutating func addMember(_ id: NodeID, placement: Set<NodeID>) throws {
+        try start(id, on: FakeFileSystem(), placement: placement, incarnation: 100 + id)
+    }
+
+    /// Restarts `id` from its disk (everything it wrote was synced); `placement` is where the shard's
+    /// replicas are placed by then, recorded only if the directory has no genesis file.
+    mutating func restart(_ id: NodeID, placement: Set<NodeID>) throws {
+        let member = members[id]!
+        member.storage.log.close()
+        inFlight.removeAll { $0.to == id || $0.from == id }
+        try start(id, on: member.fileSystem, placement: placement, incarnation: member.driver.incarnation + 1_000)
+    }
+
+    private mutating func start(
+        _ id: NodeID, on fileSystem: FakeFileSystem, placement: Set<NodeID>, incarnation: UInt64
+    ) throws {
+        let storage = ShardStorage(
+            log: try SegmentLog.open(directory: "/shard-0", fileSystem: fileSystem, options: SegmentLogOptions()))
+        var raftConfiguration = RaftConfiguration(id: id)
+        raftConfiguration.electionTicks = 10
+        raftConfiguration.heartbeatTicks = 1
+        let persisted = try storage.load()
+        let driver = try ShardDriver(
+            shard: ShardID(0), nodeID: id, incarnation: incarnation,
+            voters: try storage.genesisVoters(recording: placement, persisted: persisted), persisted: persisted,
+            engineConfiguration: QueueEngineConfiguration(receiptHandleKey: DriverHarness.key), settings: settings,
+            raftConfiguration: raftConfiguration, seed: id, repair: false, now: Self.time(monotonic))
+        members[id] = Member(fileSystem: fileSystem, storage: storage, driver: driver)
     }
 
     static func time(_ monotonic: Int64) -> ShardTime {
@@ -88,7 +110,9 @@ struct GroupHarness {
         preconditionFailure("the group never settled")
     }
 
+    /// Delivers a frame; frames to a member the test removed are dropped.
     mutating func deliver(_ frame: PeerFrame, from: NodeID, to: NodeID) throws {
+        guard members[to] != nil else { return }
         let time = now
         carryOut(try members[to]!.driver.peerFrame(frame, from: from, now: time), on: to)
     }
