@@ -41,6 +41,9 @@ package enum ShardAction: Sendable {
     /// Repair finished (the replica caught up with its leader): remove the durable repair marker, so a
     /// restart votes again (`ShardStorage.repairFinished`).
     case repairFinished
+    /// The group's membership as this replica last applied it changed (a replica moved in or out; see
+    /// `MoveStep`). A replica that is no longer a member receives nothing more from the group.
+    case membershipChanged(Membership)
     /// Something the operator should see.
     case log(Logger.Level, String)
     /// The replica cannot go on (a snapshot that does not restore): stop it and report.

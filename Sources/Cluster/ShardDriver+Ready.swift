@@ -32,6 +32,7 @@ extension ShardDriver {
         }
         for entry in ready.committedEntries { apply(entry, now: now) }
         raft.advance(ready)
+        reportMembership()
         if isRepairLogged && !raft.isRepairing {
             isRepairLogged = false
             actions.append(.log(.notice, "\(shard): repair complete at commit index \(raft.commitIndex); voting again"))

@@ -21,11 +21,14 @@ import Raft
 /// - `takeReady()` then `persisted(_:now:)`: the persist-and-send step of Raft's driver contract.
 /// - `sent(to:delivered:)`, `snapshotWritten`, `snapshotFailed`, `transferFinished`:
 ///   how an action the shell carried out ended.
+/// - `setTargetVoters`: the replicas the placement gives the shard now; the leader moves the group's
+///   voters toward them one step at a time on its ticks (`MoveStep`, `ShardDriver+Membership`).
 ///
 /// ## Actions out (`ShardAction`)
 /// send frames, answer a client, serve or fail a read, start a snapshot (encoded and written off the
 /// driving thread), start a transfer of outbox messages, repair finished (remove the durable repair
-/// marker, see `ShardStorage.open`), log, fatal. Long polls are parked inside the
+/// marker, see `ShardStorage.open`), membership changed (what this replica applied changed the group's
+/// members), log, fatal. Long polls are parked inside the
 /// driver and answered by `.answer` when a message arrives or their wait ends.
 ///
 /// ## Request identity
@@ -95,6 +98,13 @@ package struct ShardDriver {
     var persistedTerm: UInt64 = 0
     var persistedVote: NodeID = 0
     var isRepairLogged = false
+    /// The replicas the placement gives this shard now; its leader moves the group's voters toward them
+    /// (`ShardDriver+Membership`). Nil: the group's membership is left as it is.
+    package var targetVoters: Set<NodeID>?
+    /// The move step last carried out (logged when it changes).
+    var lastMoveStep: MoveStep?
+    /// The membership last reported by `.membershipChanged`.
+    var reportedMembership: Membership
     /// The leader as last reported in a soft state.
     package var knownLeader: NodeID = 0
 
@@ -126,6 +136,7 @@ package struct ShardDriver {
         self.applied = applied
         self.raft = Raft(
             configuration: raftConfiguration, membership: Membership(voters: voters), persisted: persisted, seed: seed)
+        reportedMembership = raft.membership
         lastStampMilliseconds = engine.clock
         monotonicAtLastStamp = now.monotonicMilliseconds
         (persistedTerm, persistedVote) = (persisted.hardState.term, persisted.hardState.votedFor)

@@ -312,6 +312,8 @@ final class ShardReplica: @unchecked Sendable {
                 } catch {
                     logger.error("\(shard): cannot remove the repair marker (the next start repairs again): \(error)")
                 }
+            case .membershipChanged(let membership):
+                logger.info("\(shard): members \(membership.members.sorted()), voters \(membership.voters.sorted())")
             case .log(let level, let line):
                 logger.log(level: level, "\(line)")
             case .fatal(let reason):

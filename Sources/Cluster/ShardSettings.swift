@@ -32,6 +32,9 @@ public struct ShardSettings: Sendable, Equatable {
     /// assembled at a time, and one left unfinished for `snapshotChunkTimeoutMilliseconds` ×
     /// `snapshotStallsMax` × 2 is dropped.
     public var snapshotBytesMax = 16 << 30
+    /// A learner joining the group (a replica moving in) is promoted to voter once it is at most this many
+    /// entries behind the commit index and replicating without a probe or snapshot; default 1,000.
+    public var promotionLagEntries: UInt64 = 1_000
     /// Inputs queued for the shard's thread; past this, client requests get ServiceUnavailable, and past
     /// four times this, peer messages are dropped too (Raft resends). Default 65,536.
     public var inboxMax = 65_536

@@ -273,6 +273,8 @@ struct SimulationWorld {
                 } catch {
                     fail("node \(node.id) cannot remove its repair marker: \(error)")
                 }
+            case .membershipChanged(let membership):
+                record("node \(node.id) shard \(shard) members \(membership.members.sorted())")
             case .log(_, let line):
                 record("node \(node.id): \(line)")
             case .fatal(let reason):

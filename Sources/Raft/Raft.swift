@@ -141,6 +141,13 @@ public struct Raft: Sendable {
         return peer.match + lag >= log.committed
     }
 
+    /// True when this node leads and a membership change is in its log but not applied yet (a new leader
+    /// counts everything in its log as possibly one): the next change must wait.
+    public var isMembershipChangePending: Bool { role == .leader && pendingMembershipIndex > log.applied }
+
+    /// The voter this leader is handing its leadership to; 0 when none.
+    public var leadershipTransferee: NodeID { transferee }
+
     /// True when this node may campaign: it is a voter.
     var isPromotable: Bool { membership.allVoters.contains(configuration.id) && !isRepairing }
 

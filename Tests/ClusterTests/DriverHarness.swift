@@ -89,7 +89,7 @@ struct DriverHarness {
                 }
             case .fatal(let reason): preconditionFailure(reason)
             case .repairFinished: try? storage.repairFinished()
-            case .send, .failRead, .startTransfer, .log: break
+            case .send, .failRead, .startTransfer, .membershipChanged, .log: break
             }
         }
     }

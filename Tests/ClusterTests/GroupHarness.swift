@@ -26,6 +26,15 @@ struct GroupHarness {
     /// Every frame sent, for the test to look at.
     var sent: [(from: NodeID, to: NodeID, frame: PeerFrame)] = []
     var answers: [ClientHandle: CommandResult] = [:]
+    /// Each member's membership as its last `.membershipChanged` reported it.
+    var memberships: [NodeID: Membership] = [:]
+    /// Every `.log` line, prefixed with its member's id.
+    var logs: [String] = []
+    /// Members that are down (crashed, not yet restarted): no ticks, no frames in or out.
+    var down: Set<NodeID> = []
+    /// Checked after each round of `settle`: true stops it there, frames still in flight, so a test can act
+    /// on a state the group only passes through (a joint configuration between two commits).
+    var interrupt: ((GroupHarness) -> Bool)?
     var nextClient: ClientHandle = 1
     var monotonic: Int64 = 5_000
 
@@ -74,7 +83,11 @@ struct GroupHarness {
 
     var now: ShardTime { Self.time(monotonic) }
 
-    var leader: NodeID? { members.keys.sorted().first { members[$0]!.driver.raft.role == .leader } }
+    /// The leader of the highest term among members that are up (a deposed leader cut off may not know yet).
+    var leader: NodeID? {
+        members.keys.sorted().filter { !down.contains($0) && members[$0]!.driver.raft.role == .leader }
+            .max { members[$0]!.driver.raft.term < members[$1]!.driver.raft.term }
+    }
 
     /// Submits a command to `id`; returns the client handle its answer will carry.
     @discardableResult
@@ -88,13 +101,15 @@ struct GroupHarness {
     /// One tick of every member, then frames delivered and Readies persisted until nothing moves.
     mutating func tick() throws {
         monotonic += 100
-        for id in members.keys.sorted() { carryOut(members[id]!.driver.tick(now: now), on: id) }
+        for id in members.keys.sorted() where !down.contains(id) {
+            carryOut(members[id]!.driver.tick(now: now), on: id)
+        }
         try settle()
     }
 
     mutating func settle() throws {
         for _ in 0..<10_000 {
-            for id in members.keys.sorted() {
+            for id in members.keys.sorted() where !down.contains(id) {
                 carryOut(members[id]!.driver.inputsDrained(now: now), on: id)
                 while let ready = members[id]!.driver.takeReady() {
                     carryOut(ready.sendsBeforePersisting, on: id)
@@ -102,7 +117,7 @@ struct GroupHarness {
                     carryOut(members[id]!.driver.persisted(ready, now: now), on: id)
                 }
             }
-            guard !inFlight.isEmpty else { return }
+            guard !inFlight.isEmpty, interrupt?(self) != true else { return }
             let frames = inFlight
             inFlight = []
             for (from, to, frame) in frames { try deliver(frame, from: from, to: to) }
@@ -110,9 +125,9 @@ struct GroupHarness {
         preconditionFailure("the group never settled")
     }
 
-    /// Delivers a frame; frames to a member the test removed are dropped.
+    /// Delivers a frame; frames to a member the test removed, or to or from one that is down, are dropped.
     mutating func deliver(_ frame: PeerFrame, from: NodeID, to: NodeID) throws {
-        guard members[to] != nil else { return }
+        guard members[to] != nil, !down.contains(to), !down.contains(from) else { return }
         let time = now
         carryOut(try members[to]!.driver.peerFrame(frame, from: from, now: time), on: to)
     }
@@ -146,7 +161,9 @@ struct GroupHarness {
                 }
             case .fatal(let reason): preconditionFailure(reason)
             case .repairFinished: try? members[id]!.storage.repairFinished()
-            case .serveRead, .failRead, .startTransfer, .log: break
+            case .membershipChanged(let membership): memberships[id] = membership
+            case .log(_, let line): logs.append("\(id): \(line)")
+            case .serveRead, .failRead, .startTransfer: break
             }
         }
     }
