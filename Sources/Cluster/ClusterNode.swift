@@ -79,6 +79,7 @@ public final class ClusterNode: Sendable {
             do {
                 replicas[shard] = try ShardReplica(
                     shard: shard, nodeID: configuration.nodeID, voters: Set(placement.replicas(of: shard)),
+                    target: placement.replicas(of: shard),
                     storage: opened.storage, engineConfiguration: engineConfiguration,
                     settings: configuration.shard, raftConfiguration: raftConfiguration,
                     seed: UInt64(UInt32.random(in: 0...UInt32.max)) << 32 | UInt64(shard.rawValue),

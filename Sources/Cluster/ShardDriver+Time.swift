@@ -27,7 +27,7 @@ extension ShardDriver {
             propose([envelope], local: [], now: now)
         }
         if !waitingForLeader.isEmpty { retryWaiting(now: now) }
-        driveMoves()
+        driveMoves(now: now)
         if raft.role == .leader, !isTransferring, engine.outboxCount > 0 {
             // One transfer at a time per shard, from its leader; a new leader starts over from the outbox
             // (imports are idempotent). A target that failed waits out its back-off while others go on.

@@ -21,8 +21,9 @@ import Raft
 /// - `takeReady()` then `persisted(_:now:)`: the persist-and-send step of Raft's driver contract.
 /// - `sent(to:delivered:)`, `snapshotWritten`, `snapshotFailed`, `transferFinished`:
 ///   how an action the shell carried out ended.
-/// - `setTargetVoters`: the replicas the placement gives the shard now; the leader moves the group's
-///   voters toward them one step at a time on its ticks (`MoveStep`, `ShardDriver+Membership`).
+/// - `setTargetVoters`: the replicas the placement gives the shard now, preferred leader first; the leader
+///   moves the group's voters toward them one step at a time on its ticks (`MoveStep`), then hands
+///   leadership to the preferred leader (`ShardDriver+Membership`).
 ///
 /// ## Actions out (`ShardAction`)
 /// send frames, answer a client, serve or fail a read, start a snapshot (encoded and written off the
@@ -98,11 +99,16 @@ package struct ShardDriver {
     var persistedTerm: UInt64 = 0
     var persistedVote: NodeID = 0
     var isRepairLogged = false
-    /// The replicas the placement gives this shard now; its leader moves the group's voters toward them
-    /// (`ShardDriver+Membership`). Nil: the group's membership is left as it is.
-    package var targetVoters: Set<NodeID>?
+    /// The replicas the placement gives this shard now, its preferred leader first; its leader moves the
+    /// group's voters toward them and hands leadership to the preferred one (`ShardDriver+Membership`).
+    /// Nil: the group's membership and leadership are left as they are.
+    package var targetVoters: [NodeID]?
     /// The move step last carried out (logged when it changes).
     var lastMoveStep: MoveStep?
+    /// Since when (monotonic ms) this node has led with the group settled; nil when it does not.
+    var settledLeaderSince: Int64?
+    /// The last hand-over to the preferred leader (monotonic ms), for `leaderBalanceRetryMilliseconds`.
+    var lastBalanceTransfer: Int64?
     /// The membership last reported by `.membershipChanged`.
     var reportedMembership: Membership
     /// The leader as last reported in a soft state.

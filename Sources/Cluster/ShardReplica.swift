@@ -60,9 +60,10 @@ final class ShardReplica: @unchecked Sendable {
     var knownLeader: NodeID { leaderBox.withLock { $0 } }
 
     /// A replica over `storage`; `voters` are recorded as the group's first voters when its directory has
-    /// none yet (see `ShardStorage.genesisVoters`).
+    /// none yet (see `ShardStorage.genesisVoters`). `target`: the replicas placement gives the shard,
+    /// preferred leader first (`ShardDriver.setTargetVoters`); nil leaves membership and leadership alone.
     init(
-        shard: ShardID, nodeID: NodeID, voters: Set<NodeID>, storage: ShardStorage,
+        shard: ShardID, nodeID: NodeID, voters: Set<NodeID>, target: [NodeID]? = nil, storage: ShardStorage,
         engineConfiguration: QueueEngineConfiguration, settings: ShardSettings, raftConfiguration: RaftConfiguration,
         seed: UInt64, logger: Logger, send: @escaping @Sendable (NodeID, [PeerFrame]) -> Bool,
         onFatal: @escaping @Sendable (String) -> Void, repair: Bool = false,
@@ -85,6 +86,7 @@ final class ShardReplica: @unchecked Sendable {
             persisted: persisted, engineConfiguration: engineConfiguration, settings: settings,
             raftConfiguration: raftConfiguration, seed: seed, repair: repair,
             now: ShardTime(monotonicMilliseconds: monotonicAtStart, wallMilliseconds: wallAtStart))
+        driver.setTargetVoters(target)
         logger.info(
             "\(shard): restored snapshot at \(persisted.snapshot?.index ?? 0), \(persisted.entries.count) log entries, term \(persisted.hardState.term)"
         )

@@ -35,6 +35,14 @@ public struct ShardSettings: Sendable, Equatable {
     /// A learner joining the group (a replica moving in) is promoted to voter once it is at most this many
     /// entries behind the commit index and replicating without a probe or snapshot; default 1,000.
     public var promotionLagEntries: UInt64 = 1_000
+    /// A leader that is not the shard's preferred leader (the first of its target voters: placement's
+    /// pick, which spreads leaders evenly over nodes) hands leadership to it once it has led this long
+    /// with the group settled and the preferred leader caught up and heard from, in ms; default 10,000.
+    /// A node back from a failure so gets its share of leaderships again.
+    public var leaderBalanceDelayMilliseconds: Int64 = 10_000
+    /// After a hand-over to the preferred leader that did not take (this node still leads), the next try
+    /// waits this long, in ms; default 60,000.
+    public var leaderBalanceRetryMilliseconds: Int64 = 60_000
     /// Inputs queued for the shard's thread; past this, client requests get ServiceUnavailable, and past
     /// four times this, peer messages are dropped too (Raft resends). Default 65,536.
     public var inboxMax = 65_536

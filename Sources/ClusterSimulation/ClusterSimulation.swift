@@ -24,6 +24,8 @@ public struct SimulationReport: Sendable {
     /// Shards the nodes served, and moves of messages between them that completed.
     public var shards = 1
     public var transfers = 0
+    /// Leaderships a shard's leader handed to its preferred leader (leader balancing).
+    public var leaderHandOvers = 0
     /// Replicas of each shard; with fewer than the nodes, requests cross nodes as calls: those answered,
     /// and those that timed out or lost their link.
     public var replicationFactor = 3

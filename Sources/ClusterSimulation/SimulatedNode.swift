@@ -13,8 +13,8 @@ import TestSupport
 /// A crash or power loss takes every shard of the node down at once.
 final class SimulatedNode {
     let id: NodeID
-    /// The replicas of each shard this node hosts (the shard's voters).
-    let voters: [Int: Set<NodeID>]
+    /// The replicas of each shard this node hosts (the shard's voters), its preferred leader first.
+    let voters: [Int: [NodeID]]
     let fileSystem = FakeFileSystem()
     let settings: ShardSettings
     let shardCount: Int
@@ -52,7 +52,7 @@ final class SimulatedNode {
     static let receiptHandleKey = [UInt8](repeating: 5, count: 32)
 
     init(
-        id: NodeID, voters: [Int: Set<NodeID>], settings: ShardSettings, shardCount: Int, monotonicOffset: Int64,
+        id: NodeID, voters: [Int: [NodeID]], settings: ShardSettings, shardCount: Int, monotonicOffset: Int64,
         wallOffset: Int64, diskSeed: UInt64, clockRatePermille: Int64
     ) {
         self.shardCount = shardCount
@@ -104,12 +104,14 @@ final class SimulatedNode {
             drivers[shard] =
                 try ShardDriver(
                     shard: ShardID(UInt32(shard)), nodeID: id, incarnation: incarnation,
-                    voters: try opened.storage.genesisVoters(recording: voters[shard]!, persisted: persisted),
+                    voters: try opened.storage.genesisVoters(recording: Set(voters[shard]!), persisted: persisted),
                     persisted: persisted,
                     engineConfiguration: QueueEngineConfiguration(
                         shardId: UInt32(shard), receiptHandleKey: Self.receiptHandleKey, shardCount: shardCount),
                     settings: settings, raftConfiguration: raftConfiguration, seed: seed &+ UInt64(shard),
                     repair: opened.repair, now: time(trueTime))
+            // Placement's replicas, preferred leader first: leaders go back to where placement spreads them.
+            drivers[shard]!.setTargetVoters(voters[shard]!)
             storages[shard] = opened.storage
         }
         (self.storages, self.drivers, isUp) = (storages, drivers, true)

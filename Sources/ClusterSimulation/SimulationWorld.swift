@@ -52,6 +52,8 @@ struct SimulationWorld {
     /// Moves of outbox messages between shards under way, by the operation id of their current step.
     var transfers: [UInt64: Transfer] = [:]
     var transfersCompleted = 0
+    /// Leaderships handed to a shard's preferred leader (leader balancing).
+    var leaderHandOvers = 0
     var traceHandler: ((String) -> Void)?
 
     static let queues = ["dlq", "q", "f.fifo"]
@@ -80,9 +82,9 @@ struct SimulationWorld {
         placement = try! Placement(
             shardCount: shardCount, replicationFactor: replicationFactor, nodes: (1...count).map { NodeID($0) })
         for id in 1...count {
-            var voters: [Int: Set<NodeID>] = [:]
+            var voters: [Int: [NodeID]] = [:]
             for shard in placement.shards(hostedBy: NodeID(id)) {
-                voters[Int(shard.rawValue)] = Set(placement.replicas(of: shard))
+                voters[Int(shard.rawValue)] = placement.replicas(of: shard)
             }
             nodes.append(
                 SimulatedNode(
@@ -140,6 +142,7 @@ struct SimulationWorld {
         report.snapshotsInstalled = nodes.reduce(0) { $0 + $1.snapshotsInstalled }
         report.shards = shardCount
         report.transfers = transfersCompleted
+        report.leaderHandOvers = leaderHandOvers
         report.replicationFactor = placement.replicationFactor
         report.callsAnswered = callsAnswered
         report.callsFailed = callsFailed
@@ -276,6 +279,7 @@ struct SimulationWorld {
             case .membershipChanged(let membership):
                 record("node \(node.id) shard \(shard) members \(membership.members.sorted())")
             case .log(_, let line):
+                if line.hasSuffix("its preferred leader") { leaderHandOvers += 1 }
                 record("node \(node.id): \(line)")
             case .fatal(let reason):
                 fail("node \(node.id) fatal: \(reason)")

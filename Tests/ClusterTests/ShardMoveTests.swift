@@ -23,9 +23,10 @@ import Testing
         return group
     }
 
-    /// Gives every member the target.
-    static func target(_ target: Set<NodeID>, in group: inout GroupHarness) {
-        for id in group.members.keys { group.members[id]!.driver.setTargetVoters(target) }
+    /// Gives every member the target; `preferred` first when it is in it, else lowest id first.
+    static func target(_ target: Set<NodeID>, preferred: NodeID? = nil, in group: inout GroupHarness) {
+        let ordered = target.sorted { ($0 == preferred ? 0 : 1, $0) < ($1 == preferred ? 0 : 1, $1) }
+        for id in group.members.keys { group.members[id]!.driver.setTargetVoters(ordered) }
     }
 
     /// True when every replica of `target` has applied membership `target` and one of them leads.
@@ -42,7 +43,7 @@ import Testing
         let leaving = try #require(Set<NodeID>([1, 2, 3]).subtracting([leader]).min())
         let target = Set<NodeID>([1, 2, 3, 4]).subtracting([leaving])
         try group.addMember(4, placement: [1, 2, 3])
-        Self.target(target, in: &group)
+        Self.target(target, preferred: leader, in: &group)
         for _ in 0..<100 where !Self.settled(group, at: target) { try group.tick() }
         #expect(Self.settled(group, at: target))
         #expect(group.leader == leader, "no leadership change was needed")
@@ -132,7 +133,7 @@ import Testing
                     if let at = crashedAt, step == at + 30 {
                         group.down.remove(crashed)
                         try group.restart(crashed, placement: Set([1, 2, 3]))
-                        group.members[crashed]!.driver.setTargetVoters(target)
+                        group.members[crashed]!.driver.setTargetVoters(target.sorted())
                     }
                     if crashedAt == nil, reached(group) {
                         crashedAt = step
@@ -162,5 +163,49 @@ import Testing
                 #expect(counts.allSatisfy { $0 >= ok && $0 <= submitted }, "\(context): \(counts), \(ok) acknowledged")
             }
         }
+    }
+
+    // MARK: Leader balancing
+
+    /// A settled group's leader hands over to the preferred leader (the target's first) once it has led
+    /// for `leaderBalanceDelayMilliseconds`, and leadership then stays there; commands meanwhile are answered.
+    @Test func theLeaderHandsOverToThePreferredLeaderAndItStays() throws {
+        var group = try Self.group()
+        let leader = try #require(group.leader)
+        let preferred = try #require(Set<NodeID>([1, 2, 3]).subtracting([leader]).max())
+        Self.target([1, 2, 3], preferred: preferred, in: &group)
+        let delayTicks = Int(ShardSettings().leaderBalanceDelayMilliseconds) / ShardSettings().tickMilliseconds
+        var handles: [ClientHandle] = []
+        for step in 0..<(delayTicks + 100) where group.leader != preferred {
+            if step % 5 == 0, let current = group.leader {
+                handles.append(group.submit(ShardDriverTests.send("b\(step)"), to: current))
+            }
+            try group.tick()
+        }
+        #expect(group.leader == preferred)
+        #expect(group.logs.contains { $0.contains("handing leadership to node \(preferred), its preferred leader") })
+        for _ in 0..<(3 * delayTicks) {
+            try group.tick()
+            #expect(group.leader == preferred, "leadership stays with the preferred leader")
+        }
+        #expect(handles.allSatisfy { group.answers[$0] != nil }, "every command was answered")
+        #expect(group.logs.filter { $0.contains("its preferred leader") }.count == 1, "\(group.logs)")
+    }
+
+    /// A preferred leader that is down (or not heard from) is not handed leadership: the leader keeps it.
+    @Test func aPreferredLeaderThatIsDownIsNotHandedLeadership() throws {
+        var group = try Self.group()
+        let leader = try #require(group.leader)
+        let preferred = try #require(Set<NodeID>([1, 2, 3]).subtracting([leader]).min())
+        group.down.insert(preferred)
+        Self.target([1, 2, 3], preferred: preferred, in: &group)
+        let delayTicks = Int(ShardSettings().leaderBalanceDelayMilliseconds) / ShardSettings().tickMilliseconds
+        for _ in 0..<(2 * delayTicks) { try group.tick() }
+        #expect(group.leader == leader)
+        #expect(!group.logs.contains { $0.contains("its preferred leader") })
+        // Back up and caught up, it gets leadership.
+        group.down.remove(preferred)
+        for _ in 0..<(2 * delayTicks) where group.leader != preferred { try group.tick() }
+        #expect(group.leader == preferred)
     }
 }
