@@ -26,6 +26,8 @@ public struct SimulationReport: Sendable {
     public var transfers = 0
     /// Leaderships a shard's leader handed to its preferred leader (leader balancing).
     public var leaderHandOvers = 0
+    /// Replica moves that finished (a shard's voter replaced by a node that never hosted it).
+    public var movesCompleted = 0
     /// Replicas of each shard; with fewer than the nodes, requests cross nodes as calls: those answered,
     /// and those that timed out or lost their link.
     public var replicationFactor = 3

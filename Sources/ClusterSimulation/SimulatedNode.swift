@@ -13,8 +13,14 @@ import TestSupport
 /// A crash or power loss takes every shard of the node down at once.
 final class SimulatedNode {
     let id: NodeID
-    /// The replicas of each shard this node hosts (the shard's voters), its preferred leader first.
-    let voters: [Int: [NodeID]]
+    /// The replicas of each shard this node hosts (the voters its drivers move the group toward), the
+    /// preferred leader first; changed by replica moves (`SimulationMoves`).
+    private(set) var voters: [Int: [NodeID]]
+    /// The voters each hosted shard began with (recorded in a new replica's GENESIS file).
+    private(set) var genesis: [Int: Set<NodeID>]
+    /// The incarnation and seed of the current start, for a replica added while the node runs.
+    private var incarnation: UInt64 = 1
+    private var seed: UInt64 = 0
     let fileSystem = FakeFileSystem()
     let settings: ShardSettings
     let shardCount: Int
@@ -60,6 +66,7 @@ final class SimulatedNode {
         self.id = id
         self.diskRandom = SplitMix64(seed: diskSeed)
         self.voters = voters
+        self.genesis = voters.mapValues { Set($0) }
         self.settings = settings
         self.monotonicOffset = monotonicOffset
         self.wallOffset = wallOffset
@@ -88,34 +95,69 @@ final class SimulatedNode {
     /// starts its driver with a new incarnation; calls start from a new nonce.
     func start(trueTime: Int64, incarnation: UInt64, seed: UInt64) throws {
         calls = NodeCalls(nonce: UInt32(truncatingIfNeeded: incarnation >> 32))
+        (self.incarnation, self.seed) = (incarnation, seed)
+        do {
+            for shard in shards { try startReplica(shard, trueTime: trueTime) }
+        } catch {
+            stop()
+            throw error
+        }
+        isUp = true
+        nextTickAt = trueTime + Int64(settings.tickMilliseconds)
+    }
+
+    private func startReplica(_ shard: Int, trueTime: Int64) throws {
         var options = SegmentLogOptions()
         options.syncPolicy = .always
         options.segmentBytesMax = Self.segmentBytesMax
-        var storages: [Int: ShardStorage] = [:]
-        var drivers: [Int: ShardDriver] = [:]
-        for shard in shards {
-            let opened = try ShardStorage.open(
-                directory: Self.directory(shard), fileSystem: fileSystem, options: options, peersCanRepair: true)
-            if opened.damage != nil { repairs += 1 }
-            var raftConfiguration = RaftConfiguration(id: id)
-            raftConfiguration.electionTicks = 10
-            raftConfiguration.heartbeatTicks = 1
-            let persisted = try opened.storage.load()
-            drivers[shard] =
-                try ShardDriver(
-                    shard: ShardID(UInt32(shard)), nodeID: id, incarnation: incarnation,
-                    voters: try opened.storage.genesisVoters(recording: Set(voters[shard]!), persisted: persisted),
-                    persisted: persisted,
-                    engineConfiguration: QueueEngineConfiguration(
-                        shardId: UInt32(shard), receiptHandleKey: Self.receiptHandleKey, shardCount: shardCount),
-                    settings: settings, raftConfiguration: raftConfiguration, seed: seed &+ UInt64(shard),
-                    repair: opened.repair, now: time(trueTime))
-            // Placement's replicas, preferred leader first: leaders go back to where placement spreads them.
-            drivers[shard]!.setTargetVoters(voters[shard]!)
-            storages[shard] = opened.storage
+        let opened = try ShardStorage.open(
+            directory: Self.directory(shard), fileSystem: fileSystem, options: options, peersCanRepair: true)
+        if opened.damage != nil { repairs += 1 }
+        var raftConfiguration = RaftConfiguration(id: id)
+        raftConfiguration.electionTicks = 10
+        raftConfiguration.heartbeatTicks = 1
+        let persisted = try opened.storage.load()
+        var driver = try ShardDriver(
+            shard: ShardID(UInt32(shard)), nodeID: id, incarnation: incarnation,
+            voters: try opened.storage.genesisVoters(recording: genesis[shard]!, persisted: persisted),
+            persisted: persisted,
+            engineConfiguration: QueueEngineConfiguration(
+                shardId: UInt32(shard), receiptHandleKey: Self.receiptHandleKey, shardCount: shardCount),
+            settings: settings, raftConfiguration: raftConfiguration, seed: seed &+ UInt64(shard),
+            repair: opened.repair, now: time(trueTime))
+        // The target, preferred leader first: leaders go back to where placement spreads them, and a
+        // moved shard's voters to where the move puts them.
+        driver.setTargetVoters(voters[shard]!)
+        storages[shard] = opened.storage
+        drivers[shard] = driver
+    }
+
+    /// This node gets a replica of `shard` (a move's newcomer): it joins the group that began with
+    /// `genesis` voters as a learner, and moves it toward `target` like every replica.
+    func host(_ shard: Int, genesis: Set<NodeID>, target: [NodeID], trueTime: Int64) throws {
+        precondition(voters[shard] == nil, "node \(id) hosts shard \(shard) already")
+        voters[shard] = target
+        self.genesis[shard] = genesis
+        if isUp { try startReplica(shard, trueTime: trueTime) }
+    }
+
+    /// Every replica of `shard` moves its group toward `target`.
+    func retarget(_ shard: Int, to target: [NodeID]) {
+        guard voters[shard] != nil else { return }
+        voters[shard] = target
+        drivers[shard]?.setTargetVoters(target)
+    }
+
+    /// This node's replica of `shard` left its group: stopped, and its files deleted (a replica added
+    /// here again starts empty).
+    func unhost(_ shard: Int) {
+        storages.removeValue(forKey: shard)?.log.close()
+        drivers[shard] = nil
+        voters[shard] = nil
+        genesis[shard] = nil
+        for path in fileSystem.paths where path.hasPrefix(Self.directory(shard) + "/") {
+            try? fileSystem.removeFile(path)
         }
-        (self.storages, self.drivers, isUp) = (storages, drivers, true)
-        nextTickAt = trueTime + Int64(settings.tickMilliseconds)
     }
 
     /// A process crash: the drivers and what they held are gone; written bytes stay (page cache).

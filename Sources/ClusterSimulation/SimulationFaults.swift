@@ -1,4 +1,5 @@
 import Cluster
+import Placement
 import Raft
 import TestSupport
 
@@ -9,6 +10,8 @@ struct SimulationFaults {
     var powerLossRate = 0.0
     var corruptionRate = 0.0
     var clockRate = 0.0
+    /// Replica moves, with more nodes than replicas (`SimulationMoves`).
+    var moveRate = 0.0
     /// Nodes down, and when they come back (true time).
     var restartAt: [NodeID: Int64] = [:]
     /// When the current partition heals; flapping partitions toggle until then.
@@ -25,6 +28,7 @@ struct SimulationFaults {
         powerLossRate = random.swarmRate(rare: 0.0002, frequent: 0.001)
         corruptionRate = random.swarmRate(rare: 0.0002, frequent: 0.0008)
         clockRate = random.swarmRate(rare: 0.0005, frequent: 0.003)
+        moveRate = random.swarmRate(rare: 0.0003, frequent: 0.002)
     }
 }
 
@@ -94,6 +98,7 @@ extension SimulationWorld {
             }
         }
         if faultRandom.chance(faults.corruptionRate) { corruptMinority() }
+        if nodes.count > placement.replicationFactor, move == nil, faultRandom.chance(faults.moveRate) { startMove() }
         if faultRandom.chance(faults.clockRate) {
             let node = faultRandom.pick(nodes)
             let jump = Int64(faultRandom.pick([-3_600_000, -60_000, -5_000, 5_000, 60_000, 3_600_000]))

@@ -12,7 +12,7 @@ extension SimulationWorld {
     mutating func dispatch(_ call: NodeCall, handle: ClientHandle, on node: SimulatedNode) {
         if node.hosts(Int(call.shard.rawValue)) { return give(call, handle: handle, to: node) }
         let time = node.time(now).monotonicMilliseconds
-        let replicas = placement.replicas(of: call.shard).filter { $0 != node.id }
+        let replicas = replicaSets[Int(call.shard.rawValue)]!.filter { $0 != node.id }
         guard let peer = node.calls.peer(among: replicas, isLinked: { isLinked(node.id, $0) }, now: time) else {
             return finished(handle, .failure(NodeCallFailure.unreachable), on: node)
         }

@@ -54,6 +54,13 @@ struct SimulationWorld {
     var transfersCompleted = 0
     /// Leaderships handed to a shard's preferred leader (leader balancing).
     var leaderHandOvers = 0
+    /// Each shard's voters as calls see them: placement's, then as replica moves leave them.
+    var replicaSets: [Int: [NodeID]] = [:]
+    /// Nodes that ever hosted each shard (a move's newcomer is one that never did).
+    var everHosted: [Int: Set<NodeID>] = [:]
+    /// The replica move under way, and those done (`SimulationMoves`).
+    var move: SimulatedMove?
+    var movesCompleted = 0
     var traceHandler: ((String) -> Void)?
 
     static let queues = ["dlq", "q", "f.fifo"]
@@ -93,6 +100,10 @@ struct SimulationWorld {
                     wallOffset: Int64(settingsRandom.int(-2_000...2_000)), diskSeed: settingsRandom.next(),
                     clockRatePermille: settingsRandom.chance(0.5) ? 1_000 : Int64(settingsRandom.int(990...1_010))))
         }
+        for shard in placement.shards {
+            replicaSets[Int(shard.rawValue)] = placement.replicas(of: shard)
+            everHosted[Int(shard.rawValue)] = Set(placement.replicas(of: shard))
+        }
         faults.choose(using: &settingsRandom, network: &network)
     }
 
@@ -104,7 +115,7 @@ struct SimulationWorld {
         heal()
         isDraining = true
         let drainStart = now
-        while failure == nil && !isDrained {
+        while failure == nil && (!isDrained || move != nil) {
             if now - drainStart > Self.drainMillisecondsMax {
                 fail("liveness: the drain did not finish within \(Self.drainMillisecondsMax) ms after healing")
                 break
@@ -143,6 +154,7 @@ struct SimulationWorld {
         report.shards = shardCount
         report.transfers = transfersCompleted
         report.leaderHandOvers = leaderHandOvers
+        report.movesCompleted = movesCompleted
         report.replicationFactor = placement.replicationFactor
         report.callsAnswered = callsAnswered
         report.callsFailed = callsFailed
@@ -167,6 +179,7 @@ struct SimulationWorld {
             let alive = node.drainReady(trueTime: now) { shard, actions in carryOut(actions, on: node, shard) }
             if !alive { crashed(node, reason: "crash while persisting") }
         }
+        checkMove()
         if now % 1_000 == 0 {
             checkReplicasAgree()
             busiestSecondFrames = max(busiestSecondFrames, network.framesSent)

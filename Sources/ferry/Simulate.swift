@@ -56,7 +56,7 @@ struct Simulate: AsyncParsableCommand {
         var failures: [UInt64] = []
         var totals: [String: Int] = [:]
         var (snapshots, pieces, transfers, twoShardSeeds) = (0, 0, 0, 0)
-        var (routedSeeds, callsAnswered, callsFailed, handOvers) = (0, 0, 0, 0)
+        var (routedSeeds, callsAnswered, callsFailed, handOvers, moves) = (0, 0, 0, 0, 0)
         // Seeds run `width` at a time; reports print in seed order (every seed is independent).
         var offset: UInt64 = 0
         while offset < UInt64(seeds) {
@@ -78,6 +78,7 @@ struct Simulate: AsyncParsableCommand {
                 pieces += report.snapshotChunksDelivered
                 transfers += report.transfers
                 handOvers += report.leaderHandOvers
+                moves += report.movesCompleted
                 if report.shards > 1 { twoShardSeeds += 1 }
                 if report.replicationFactor < report.nodes { routedSeeds += 1 }
                 callsAnswered += report.callsAnswered
@@ -92,7 +93,8 @@ struct Simulate: AsyncParsableCommand {
             "snapshots installed from a leader: \(snapshots), streamed in \(pieces) pieces delivered; "
                 + "seeds with two shards: \(twoShardSeeds), moves of messages between shards: \(transfers); "
                 + "seeds with more nodes than replicas: \(routedSeeds), calls between nodes answered: \(callsAnswered), "
-                + "timed out or cut: \(callsFailed); hand-overs to a preferred leader: \(handOvers)")
+                + "timed out or cut: \(callsFailed); hand-overs to a preferred leader: \(handOvers), "
+                + "replica moves completed: \(moves)")
         if !failures.isEmpty {
             Self.emit("replay with: ferry simulate --seed S (S in \(failures.map(String.init).joined(separator: " ")))")
             throw ExitCode.failure
