@@ -21,6 +21,8 @@ extension ShardDriver {
         guard raft.role == .leader, let target = targetVoters else {
             lastMoveStep = nil
             settledLeaderSince = nil
+            // A hand-over that took, or leadership lost otherwise: the retry wait is for one that did not.
+            lastBalanceTransfer = nil
             return
         }
         let step = raft.nextMoveStep(toward: Set(target), promotionLagMax: settings.promotionLagEntries)

@@ -107,7 +107,8 @@ package struct ShardDriver {
     var lastMoveStep: MoveStep?
     /// Since when (monotonic ms) this node has led with the group settled; nil when it does not.
     var settledLeaderSince: Int64?
-    /// The last hand-over to the preferred leader (monotonic ms), for `leaderBalanceRetryMilliseconds`.
+    /// The last hand-over to the preferred leader while this node still leads (monotonic ms), for
+    /// `leaderBalanceRetryMilliseconds`; nil once it does not lead.
     var lastBalanceTransfer: Int64?
     /// The membership last reported by `.membershipChanged`.
     var reportedMembership: Membership

@@ -192,6 +192,39 @@ import Testing
         #expect(group.logs.filter { $0.contains("its preferred leader") }.count == 1, "\(group.logs)")
     }
 
+    /// A node that handed leadership to the preferred one and leads again after that one's crash hands it
+    /// back once the preferred one returns, after the delay, not the retry wait (found by the real-process
+    /// test: the second hand-over waited `leaderBalanceRetryMilliseconds`).
+    @Test func leadershipGoesBackAfterThePreferredLeaderCrashesAndReturns() throws {
+        var group = try Self.group()
+        let leader = try #require(group.leader)
+        let preferred = try #require(Set<NodeID>([1, 2, 3]).subtracting([leader]).min())
+        Self.target([1, 2, 3], preferred: preferred, in: &group)
+        let settings = ShardSettings()
+        let delayTicks = Int(settings.leaderBalanceDelayMilliseconds) / settings.tickMilliseconds
+        for _ in 0..<(2 * delayTicks) where group.leader != preferred { try group.tick() }
+        #expect(group.leader == preferred)
+        group.down.insert(preferred)
+        for _ in 0..<100 where group.leader == nil || group.leader == preferred { try group.tick() }
+        // The node that handed over leads again (as in the real run that found this).
+        if let current = group.leader, current != leader {
+            group.members[current]!.driver.raft.transferLeadership(to: leader)
+            for _ in 0..<50 where group.leader != leader { try group.tick() }
+        }
+        #expect(group.leader == leader)
+        try group.restart(preferred, placement: [1, 2, 3])
+        group.members[preferred]!.driver.setTargetVoters(
+            [preferred] + Set<NodeID>([1, 2, 3]).subtracting([preferred]).sorted())
+        group.down.remove(preferred)
+        var ticks = 0
+        while group.leader != preferred && ticks < 2 * delayTicks {
+            try group.tick()
+            ticks += 1
+        }
+        #expect(group.leader == preferred, "back after \(ticks) ticks")
+        #expect(ticks < Int(settings.leaderBalanceRetryMilliseconds) / settings.tickMilliseconds)
+    }
+
     /// A preferred leader that is down (or not heard from) is not handed leadership: the leader keeps it.
     @Test func aPreferredLeaderThatIsDownIsNotHandedLeadership() throws {
         var group = try Self.group()

@@ -43,6 +43,41 @@ def start_load(cluster):
 
 
 @pytest.mark.ferry_timeout(240)
+def test_leaderships_go_back_to_their_preferred_nodes_after_a_kill(cluster):
+    """Leader balancing: each shard's leadership settles on placement's preferred node (the first of its
+    replicas), and does again after that node is killed and restarted; nothing is lost meanwhile."""
+    load = start_load(cluster)
+    nodes = [1, 2, 3]
+    shards = range(cluster.shards)
+    preferred = {shard: cs.replicas_of(shard, nodes, 3)[0] for shard in shards}
+
+    def wait_balanced(timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            leaders = {shard: cs.leader_from_logs(cluster.log_paths(), shard) for shard in shards}
+            if leaders == preferred:
+                return leaders
+            time.sleep(0.5)
+        raise AssertionError(f"leaders {leaders}, preferred {preferred}\n{cluster.tail_logs()}")
+
+    wait_balanced(60)
+    victim = max(nodes, key=lambda node: sum(1 for shard in shards if preferred[shard] == node))
+    its_shards = [shard for shard in shards if preferred[shard] == victim]
+    cluster.kill9(victim)
+    for shard in its_shards:
+        cs.wait_for_leader(cluster.log_paths(), shard, not_node=victim)
+    time.sleep(2)
+    cluster.up(only=victim)
+    back_at = time.monotonic()
+    wait_balanced(60)
+    returned_after = time.monotonic() - back_at
+    load.finish(cluster.endpoints)
+    print(f"preferred leaders {preferred}; node {victim} (preferred for shards {its_shards}) killed, "
+          f"restarted, led them again after {returned_after:.1f}s")
+    load.check(f"kill -9 of node {victim}, its leaderships returned")
+
+
+@pytest.mark.ferry_timeout(240)
 def test_the_shard_leader_killed_mid_load_and_restarted_loses_nothing(cluster):
     load = start_load(cluster)
     time.sleep(2)
