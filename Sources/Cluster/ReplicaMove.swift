@@ -9,8 +9,10 @@ import Raft
 /// its own: after the crash of any node involved, or a new leader, the next leader carries on from what
 /// the log says. Until the joint step is proposed a move can be given up (the target no longer names the
 /// newcomer: its learner is removed); once proposed, the joint configuration is always left forward.
-/// Quorum is never at risk beyond a single node's: each change adds or removes one voter, and a joint
-/// configuration needs a majority of both the old and the new voters, which differ by one node.
+/// Each change adds or removes one voter, and a joint configuration needs a majority of both the old and
+/// the new voters, which differ by one node. A change is proposed only when the voters after it have a
+/// majority among the members heard from lately (a dead voter leaves before a live one; a shrink that would
+/// leave the group needing a dead node waits), and a newcomer is promoted only while it is heard from.
 package enum MoveStep: Sendable, Equatable {
     /// The voters are the target's and no learner is left over.
     case settled
@@ -19,7 +21,8 @@ package enum MoveStep: Sendable, Equatable {
     case waitForMembership
     /// Add the newcomer as a learner (a non-voting member that receives the log).
     case addLearner(NodeID)
-    /// The learner is not yet close enough to the commit index to be promoted without stalling commits.
+    /// The learner (or, before a hand-over, the voter to lead) is not yet close enough to the commit index,
+    /// or not heard from lately.
     case waitForCatchUp(NodeID)
     /// The leader is the voter to leave: hand leadership to `to`, a voter that stays.
     case transferLeadership(to: NodeID)
@@ -31,6 +34,9 @@ package enum MoveStep: Sendable, Equatable {
     case removeVoter(NodeID)
     /// A learner the target does not name (a move given up before its joint step) is removed.
     case removeLearner(NodeID)
+    /// Removing voter `remove` now would leave voters without a majority among the members heard from
+    /// lately: wait for them (or for the target to change).
+    case waitForLiveQuorum(remove: NodeID)
 
     /// The membership change this step proposes, if it is one.
     package var change: MembershipChange? {
@@ -39,7 +45,7 @@ package enum MoveStep: Sendable, Equatable {
         case .replace(let add, let remove): MembershipChange([.addVoter(add), .remove(remove)])
         case .addVoter(let node): MembershipChange([.addVoter(node)])
         case .removeVoter(let node), .removeLearner(let node): MembershipChange([.remove(node)])
-        case .settled, .waitForMembership, .waitForCatchUp, .transferLeadership: nil
+        case .settled, .waitForMembership, .waitForCatchUp, .transferLeadership, .waitForLiveQuorum: nil
         }
     }
 }
@@ -50,12 +56,14 @@ extension MoveStep: CustomStringConvertible {
         case .settled: "settled"
         case .waitForMembership: "waiting for a membership change to apply"
         case .addLearner(let node): "adding node \(node) as a learner"
-        case .waitForCatchUp(let node): "waiting for learner \(node) to catch up"
+        case .waitForCatchUp(let node): "waiting for node \(node) to catch up"
         case .transferLeadership(let node): "handing leadership to node \(node) before leaving"
         case .replace(let add, let remove): "replacing voter \(remove) with node \(add) (joint consensus)"
         case .addVoter(let node): "promoting learner \(node) to voter"
         case .removeVoter(let node): "removing voter \(node)"
         case .removeLearner(let node): "removing learner \(node), which the placement no longer names"
+        case .waitForLiveQuorum(let node):
+            "waiting to remove voter \(node): the voters left would need a node not heard from"
         }
     }
 }
@@ -70,34 +78,56 @@ extension Raft {
         let voters = membership.voters
         let learners = membership.learners.union(membership.learnersNext)
         if let stray = learners.subtracting(target).min() { return .removeLearner(stray) }
+        let progress = followerProgress
+        let live = Set(progress.filter { $0.value.recentActive }.keys).union([configuration.id])
         let joining = target.subtracting(voters)
-        // A voter that is not the leader leaves first, so most moves need no leadership transfer.
-        let leaving = voters.subtracting(target).sorted { ($0 == leader ? 1 : 0, $0) < ($1 == leader ? 1 : 0, $1) }
+        // A dead voter leaves first, then one that is not the leader (most moves need no hand-over).
+        let leaving = voters.subtracting(target).sorted {
+            (live.contains($0) ? 1 : 0, $0 == configuration.id ? 1 : 0, $0)
+                < (live.contains($1) ? 1 : 0, $1 == configuration.id ? 1 : 0, $1)
+        }
         // Carry on with a learner already under way before starting another.
         if let newcomer = joining.intersection(learners).min() ?? joining.min() {
             guard learners.contains(newcomer) else { return .addLearner(newcomer) }
-            guard isCaughtUp(newcomer, lag: promotionLagMax) else { return .waitForCatchUp(newcomer) }
+            guard live.contains(newcomer), isCaughtUp(newcomer, lag: promotionLagMax) else {
+                return .waitForCatchUp(newcomer)
+            }
             guard let outgoing = leaving.first else { return .addVoter(newcomer) }
-            return handOverFirst(leaving: outgoing, staying: voters.intersection(target))
+            let after = voters.subtracting([outgoing]).union([newcomer])
+            guard Self.hasMajority(of: after, among: live) else { return .waitForLiveQuorum(remove: outgoing) }
+            return handOverFirst(leaving: outgoing, staying: voters.intersection(target), lag: promotionLagMax)
                 ?? .replace(add: newcomer, remove: outgoing)
         }
         if let outgoing = leaving.first {
-            return handOverFirst(leaving: outgoing, staying: voters.intersection(target)) ?? .removeVoter(outgoing)
+            guard Self.hasMajority(of: voters.subtracting([outgoing]), among: live) else {
+                return .waitForLiveQuorum(remove: outgoing)
+            }
+            return handOverFirst(leaving: outgoing, staying: voters.intersection(target), lag: promotionLagMax)
+                ?? .removeVoter(outgoing)
         }
         return .settled
     }
 
-    /// A leadership transfer to the staying voter furthest along, when the voter to leave is this leader
-    /// and one stays (a lone voter replaced by a newcomer removes itself and the newcomer is elected).
-    private func handOverFirst(leaving: NodeID, staying: Set<NodeID>) -> MoveStep? {
+    /// True when more than half of `voters` are in `live`.
+    private static func hasMajority(of voters: Set<NodeID>, among live: Set<NodeID>) -> Bool {
+        voters.intersection(live).count * 2 > voters.count
+    }
+
+    /// When the voter to leave is this leader and another stays: a leadership transfer to the staying voter
+    /// furthest along among those heard from lately and caught up, or a wait for one to catch up (a
+    /// transfer to a voter far behind would hold proposals for an election timeout and be dropped). A lone
+    /// voter replaced by a newcomer removes itself and the newcomer is elected.
+    private func handOverFirst(leaving: NodeID, staying: Set<NodeID>, lag: UInt64) -> MoveStep? {
         guard leaving == configuration.id else { return nil }
         let progress = followerProgress
-        // Heard from lately first, then furthest along, then the lowest id.
-        func rank(_ node: NodeID) -> (Int, UInt64, Int64) {
-            let peer = progress[node]
-            return (peer?.recentActive == true ? 1 : 0, peer?.match ?? 0, -Int64(truncatingIfNeeded: node))
+        let others = staying.filter { $0 != configuration.id }
+        guard !others.isEmpty else { return nil }
+        let ready = others.filter { progress[$0]?.recentActive == true && isCaughtUp($0, lag: lag) }
+        // Furthest along, then the lowest id.
+        func rank(_ node: NodeID) -> (UInt64, Int64) { (progress[node]?.match ?? 0, -Int64(truncatingIfNeeded: node)) }
+        guard let best = ready.max(by: { rank($0) < rank($1) }) else {
+            return .waitForCatchUp(others.max { rank($0) < rank($1) }!)
         }
-        let best = staying.filter { $0 != configuration.id }.max { rank($0) < rank($1) }
-        return best.map { .transferLeadership(to: $0) }
+        return .transferLeadership(to: best)
     }
 }

@@ -17,8 +17,9 @@ struct SimulatedMove {
 /// replica starts (a learner, caught up by snapshot and entries), every replica is given the new target,
 /// and the shard's leader drives the move (`MoveStep`: learner, catch-up, joint consensus, hand-over if
 /// the leader leaves) through whatever crashes, partitions and disk damage the seed brings. The move is
-/// done when a leader has applied the target membership; the leaving node's replica is then stopped and
-/// its files deleted, and calls for the shard go to the new voters.
+/// done when every new voter has applied the target membership (until then one may still need the old
+/// voters' majority to elect a leader); the leaving node's replica is then stopped and its files deleted,
+/// and calls for the shard go to the new voters.
 extension SimulationWorld {
     /// Starts a move of one shard's replica to a node that never hosted it, when none is under way.
     mutating func startMove() {
@@ -40,7 +41,12 @@ extension SimulationWorld {
                 chosen.shard, genesis: Set(placement.replicas(of: ShardID(UInt32(chosen.shard)))), target: target,
                 trueTime: now)
         } catch {
-            return fail("node \(chosen.joining) cannot start a replica of shard \(chosen.shard): \(error)")
+            // A disk fault armed for the node's next sync (a power loss mid-write) hit the new replica's
+            // first write: the node goes down as it would have at its next persist, and starts the replica
+            // when it restarts.
+            record("node \(chosen.joining) failed starting a replica of shard \(chosen.shard): \(error)")
+            joining.powerLoss()
+            crashed(joining, reason: "power loss while starting a replica")
         }
         everHosted[chosen.shard, default: []].insert(chosen.joining)
         for node in nodes { node.retarget(chosen.shard, to: target) }
@@ -52,20 +58,25 @@ extension SimulationWorld {
         )
     }
 
-    /// Ends the move once a leader has applied the target membership: the leaving replica stops (its
-    /// pending requests have unknown outcomes, as in a crash of that replica), calls go to the new voters.
+    /// Ends the move once every new voter has applied the target membership: the leaving replica stops
+    /// (its pending requests have unknown outcomes, as in a crash of that replica), calls go to the new
+    /// voters.
     mutating func checkMove() {
         guard let move else { return }
         let target = Membership(voters: Set(move.target))
-        let done = nodes.contains { node in
-            guard node.isUp, let driver = node.drivers[move.shard] else { return false }
-            return driver.raft.role == .leader && driver.raft.membership == target
+        let done = move.target.allSatisfy { id in
+            guard let node = nodes.first(where: { $0.id == id }), node.isUp, let driver = node.drivers[move.shard]
+            else { return false }
+            return driver.raft.membership == target
         }
         guard done else { return }
         let leaving = nodes.first { $0.id == move.leaving }!
         leaving.unhost(move.shard)
+        // Requests its replica took; not those it passed to another node as calls before it hosted the
+        // shard (those end with their call).
+        let calling = Set(leaving.calls.pending.values.map(\.waiter))
         for (id, operation) in history.operations
-        where operation.node == leaving.id && operation.outcome == .pending
+        where operation.node == leaving.id && operation.outcome == .pending && !calling.contains(id)
             && Int(Placement.shard(forQueue: operation.queue, shardCount: shardCount).rawValue) == move.shard
         {
             leaving.clients.remove(id)

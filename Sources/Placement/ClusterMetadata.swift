@@ -34,6 +34,8 @@ public struct ShardReplicas: Equatable, Sendable, Codable {
     public var voters: [NodeID]
     /// The voters its leader is moving the group to (`MoveStep`); equal to `voters` as sets when settled.
     public var target: [NodeID]
+    /// The log index of the membership change `voters` was reported at (0: as the cluster was created).
+    public var reportedIndex: UInt64 = 0
 
     public init(voters: [NodeID], target: [NodeID]) {
         self.voters = voters
@@ -55,8 +57,10 @@ public enum MetadataCommand: Equatable, Sendable, Codable {
     case removeNode(NodeID)
     /// The rebalancer (on the metadata group's leader) points shards at new voters (`Rebalancer`).
     case setTargets([ShardTarget])
-    /// A shard's leader reports its group's voters after a membership change it applied.
-    case reportVoters(shard: ShardID, voters: [NodeID])
+    /// A shard's leader reports its group's voters (while joint, those of both configurations) after a
+    /// membership change it applied at log index `index`; a report older than the last one taken is
+    /// ignored (reports from two leaders may arrive out of order).
+    case reportVoters(shard: ShardID, voters: [NodeID], index: UInt64)
 }
 
 /// A shard and the voters it is to move to.
@@ -140,6 +144,13 @@ public struct ClusterMetadata: Equatable, Sendable, Codable {
 
     /// Applies `command`; throws, changing nothing, when it is not valid in this configuration.
     public mutating func apply(_ command: MetadataCommand) throws(MetadataError) {
+        let (nodesBefore, shardsBefore) = (nodes, shards)
+        try change(command)
+        finishRemovals()
+        if nodes != nodesBefore || shards != shardsBefore { version += 1 }
+    }
+
+    private mutating func change(_ command: MetadataCommand) throws(MetadataError) {
         switch command {
         case .addNode(let id, let peerAddress, let sqsAddress):
             guard id != 0 else { throw MetadataError("node id 0 is reserved") }
@@ -168,6 +179,7 @@ public struct ClusterMetadata: Equatable, Sendable, Codable {
             nodes[id] = NodeRecord(id: id, peerAddress: peerAddress, sqsAddress: sqsAddress, state: .joining)
         case .activate(let id):
             guard let node = nodes[id] else { throw MetadataError("node \(id) is not in the cluster") }
+            guard node.state != .removed else { throw MetadataError("node \(id) was removed") }
             guard node.state == .joining else { return }  // active already, or draining: a repeat
             nodes[id]!.state = .active
         case .removeNode(let id):
@@ -182,15 +194,15 @@ public struct ClusterMetadata: Equatable, Sendable, Codable {
         case .setTargets(let targets):
             for target in targets { try validate(target) }
             for target in targets { shards[Int(target.shard.rawValue)].target = target.voters }
-        case .reportVoters(let shard, let voters):
+        case .reportVoters(let shard, let voters, let index):
             guard Int(shard.rawValue) < shardCount else { throw MetadataError("\(shard) does not exist") }
             guard !voters.isEmpty, Set(voters).count == voters.count, voters.allSatisfy({ nodes[$0] != nil }) else {
                 throw MetadataError("\(shard): voters \(voters) are not distinct nodes of the cluster")
             }
+            guard index > shards[Int(shard.rawValue)].reportedIndex else { return }  // an older report
             shards[Int(shard.rawValue)].voters = voters
+            shards[Int(shard.rawValue)].reportedIndex = index
         }
-        finishRemovals()
-        version += 1
     }
 
     /// A draining node that no shard's voters or target include any more is removed.

@@ -165,6 +165,27 @@ import Testing
         }
     }
 
+    /// A shrink that would leave the voters needing a dead node waits (found in review: removing a live
+    /// voter while another is down left the shard without a quorum until the dead one returned).
+    @Test func aShrinkThatWouldNeedADeadVoterWaits() throws {
+        var group = try Self.group()
+        let leader = try #require(group.leader)
+        let others = Set<NodeID>([1, 2, 3]).subtracting([leader]).sorted()
+        let (dead, leaving) = (others[0], others[1])
+        group.down.insert(dead)
+        for _ in 0..<30 { try group.tick() }  // the leader stops hearing from it
+        Self.target([leader, dead], preferred: leader, in: &group)
+        for _ in 0..<50 { try group.tick() }
+        #expect(group.members[leader]!.driver.raft.membership == Membership(voters: [1, 2, 3]))
+        #expect(group.logs.contains { $0.contains("waiting to remove voter \(leaving)") }, "\(group.logs)")
+        let sent = group.submit(ShardDriverTests.send("still"), to: leader)
+        for _ in 0..<20 where group.answers[sent] == nil { try group.tick() }
+        #expect(ShardDriverTests.sentBody(group.answers[sent]) != nil, "the shard still takes commands")
+        group.down.remove(dead)
+        for _ in 0..<200 where !Self.settled(group, at: [leader, dead]) { try group.tick() }
+        #expect(Self.settled(group, at: [leader, dead]))
+    }
+
     // MARK: Leader balancing
 
     /// A settled group's leader hands over to the preferred leader (the target's first) once it has led

@@ -34,7 +34,9 @@ import Testing
             guard let index = moving.first else { return (moved, together) }
             let replicas = metadata.shards[index]
             moved += Set(replicas.target).subtracting(replicas.voters).count
-            try metadata.apply(.reportVoters(shard: ShardID(UInt32(index)), voters: replicas.target))
+            try metadata.apply(
+                .reportVoters(
+                    shard: ShardID(UInt32(index)), voters: replicas.target, index: replicas.reportedIndex + 1))
         }
         Issue.record("the moves never settled")
         return (moved, together)
@@ -88,7 +90,7 @@ import Testing
         try metadata.apply(.setTargets(first))
         #expect(metadata.nextTargets(movingMax: 4).isEmpty, "four shards are moving")
         let done = first[0]
-        try metadata.apply(.reportVoters(shard: done.shard, voters: done.voters))
+        try metadata.apply(.reportVoters(shard: done.shard, voters: done.voters, index: 7))
         #expect(metadata.nextTargets(movingMax: 4).count == 1)
         let (_, together) = try Self.settle(&metadata, movingMax: 4)
         #expect(together <= 4)
@@ -155,8 +157,8 @@ import Testing
             (.setTargets([ShardTarget(shard: ShardID(0), voters: [1, 2, 3, 1])]), "distinct"),
             (.setTargets([ShardTarget(shard: ShardID(0), voters: [])]), "distinct"),
             (.setTargets([ShardTarget(shard: ShardID(0), voters: [1, 2, 7])]), "not active"),
-            (.reportVoters(shard: ShardID(0), voters: [1, 8]), "distinct nodes"),
-            (.reportVoters(shard: ShardID(16), voters: [1]), "does not exist"),
+            (.reportVoters(shard: ShardID(0), voters: [1, 8], index: 1), "distinct nodes"),
+            (.reportVoters(shard: ShardID(16), voters: [1], index: 1), "does not exist"),
         ]
         for (command, reason) in refused {
             #expect(throws: MetadataError.self) { try metadata.apply(command) }
@@ -178,13 +180,35 @@ import Testing
         #expect(metadata.version == original.version + 1)
     }
 
+    /// Reports from two leaders can arrive out of order: an older one changes nothing. Commands that change
+    /// nothing leave the version; a removed node cannot be activated.
+    @Test func staleReportsAndRepeatsChangeNothing() throws {
+        var metadata = try Self.cluster(nodes: 1...4, shards: 8)
+        try metadata.apply(.removeNode(4))
+        let shard = try #require(metadata.shards(involving: 4).first)
+        let target = metadata.nextTargets(movingMax: 8).first { $0.shard == shard }!
+        try metadata.apply(.setTargets([target]))
+        try metadata.apply(.reportVoters(shard: shard, voters: target.voters, index: 20))
+        #expect(!metadata.replicas(of: shard).isMoving)
+        let version = metadata.version
+        let old = metadata.replicas(of: shard).voters.map { $0 == target.voters[0] ? 4 : $0 }
+        try metadata.apply(.reportVoters(shard: shard, voters: old, index: 12))  // the joint step, late
+        #expect(!metadata.replicas(of: shard).isMoving)
+        try metadata.apply(.setTargets([]))
+        try metadata.apply(.setTargets([target]))
+        #expect(metadata.version == version)
+        try Self.settle(&metadata)
+        #expect(metadata.nodes[4]?.state == .removed)
+        #expect(throws: MetadataError.self) { try metadata.apply(.activate(4)) }
+    }
+
     @Test func theConfigurationRoundTripsThroughJSON() throws {
         var metadata = try Self.cluster(nodes: 1...4)
         try metadata.apply(.removeNode(4))
         try metadata.apply(.setTargets(metadata.nextTargets(movingMax: 2)))
         let decoded = try JSONDecoder().decode(ClusterMetadata.self, from: JSONEncoder().encode(metadata))
         #expect(decoded == metadata)
-        let command = MetadataCommand.reportVoters(shard: ShardID(3), voters: [2, 1])
+        let command = MetadataCommand.reportVoters(shard: ShardID(3), voters: [2, 1], index: 9)
         #expect(try JSONDecoder().decode(MetadataCommand.self, from: JSONEncoder().encode(command)) == command)
     }
 
