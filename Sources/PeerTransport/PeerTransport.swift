@@ -102,8 +102,21 @@ public final class PeerTransport: Sendable {
                 logger.debug("dialing node \(peer) at \(address): \(error)")
             }
             let jittered = delay / 2 + Int.random(in: 0...max(1, delay / 2))
-            try? await Task.sleep(for: .milliseconds(jittered))
+            await pause(milliseconds: jittered)
             delay = min(configuration.reconnectDelayMillisecondsMax, delay * 2)
+        }
+    }
+
+    /// Waits on an event loop's timer, which runs on the monotonic clock (`NIODeadline`), ended early by
+    /// cancellation. Not `Task.sleep`: under a library that fakes the process's clocks (libfaketime, as
+    /// `ferry chaos` uses for its clock fault) the concurrency runtime's sleeps were seen never to end,
+    /// and a link never redialed.
+    private func pause(milliseconds: Int) async {
+        let scheduled = group.next().scheduleTask(in: .milliseconds(Int64(milliseconds))) {}
+        await withTaskCancellationHandler {
+            _ = try? await scheduled.futureResult.get()
+        } onCancel: {
+            scheduled.cancel()
         }
     }
 
