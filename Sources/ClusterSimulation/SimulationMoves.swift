@@ -83,6 +83,16 @@ extension SimulationWorld {
             settleUnknown(id)
         }
         leaving.served = leaving.served.filter { Int($0.value.shard) != move.shard }
+        // A step of a move of outbox messages that this replica took ends as failed (the source shard's
+        // leader tries again), or the source would wait for it forever.
+        for (id, transfer) in transfers.sorted(by: { $0.key < $1.key })
+        where transfer.node == leaving.id && !calling.contains(id)
+            && (transfer.step == .importing ? transfer.target : transfer.source) == move.shard
+        {
+            transfers[id] = nil
+            leaving.clients.remove(id)
+            finishTransfer(transfer, on: leaving, succeeded: false)
+        }
         replicaSets[move.shard] = move.target
         movesCompleted += 1
         record("move of shard \(move.shard) done in \(now - move.startedAt) ms: node \(move.leaving) left")

@@ -253,6 +253,20 @@ extension SimulationWorld {
         }
     }
 
+    /// What the drain still waits for (for a liveness failure's message).
+    var drainState: String {
+        let unreceived = history.acknowledged.keys.filter { history.receivedCount[$0, default: 0] == 0 }.sorted()
+        let shards = (0..<shardCount).map { shard in
+            guard let leader = leader(of: shard) else { return "shard \(shard): no leader" }
+            return
+                "shard \(shard): \(leader.engine.messageCount) messages, \(leader.engine.outboxCount) in the outbox, "
+                + "leader \(leader.raft.membership)"
+        }
+        return "acknowledged and not received \(unreceived.prefix(5)) (\(unreceived.count)), receipts "
+            + "\(history.receipts.count), move \(move.map { "of shard \($0.shard) to \($0.target)" } ?? "none"); "
+            + shards.joined(separator: "; ")
+    }
+
     /// The driver of `shard` on the node that leads it, if one does.
     func leader(of shard: Int) -> ShardDriver? {
         nodes.lazy.filter(\.isUp).compactMap { $0.drivers[shard] }.first { $0.raft.role == .leader }

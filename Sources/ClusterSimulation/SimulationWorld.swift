@@ -117,7 +117,9 @@ struct SimulationWorld {
         let drainStart = now
         while failure == nil && (!isDrained || move != nil) {
             if now - drainStart > Self.drainMillisecondsMax {
-                fail("liveness: the drain did not finish within \(Self.drainMillisecondsMax) ms after healing")
+                fail(
+                    "liveness: the drain did not finish within \(Self.drainMillisecondsMax) ms after healing: \(drainState)"
+                )
                 break
             }
             step()
