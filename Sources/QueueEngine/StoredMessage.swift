@@ -49,8 +49,10 @@ struct MessageTimer: Comparable, Sendable {
     var sequence: UInt64
     var version: UInt32
 
+    /// A total order (time, message, version): two timers of one message due at the same millisecond
+    /// leave the heap in one order whatever its history, so every replica drops the same leftovers.
     static func < (left: Self, right: Self) -> Bool {
-        (left.atMilliseconds, left.sequence) < (right.atMilliseconds, right.sequence)
+        (left.atMilliseconds, left.sequence, left.version) < (right.atMilliseconds, right.sequence, right.version)
     }
 }
 
@@ -59,7 +61,7 @@ struct ReadyMessage: Comparable, Sendable {
     var sequence: UInt64
     var version: UInt32
 
-    static func < (left: Self, right: Self) -> Bool { left.sequence < right.sequence }
+    static func < (left: Self, right: Self) -> Bool { (left.sequence, left.version) < (right.sequence, right.version) }
 }
 
 /// A retention deadline ordering: oldest sent first.
