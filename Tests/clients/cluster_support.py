@@ -145,7 +145,8 @@ class LoopbackCluster:
     def log_paths(self):
         return [os.path.join(self.dir, f"node-{n}.log") for n in range(1, self.nodes + 1)]
 
-    def up(self, only=None, timeout=90):
+    def up(self, only=None, timeout=90, environment=None):
+        """Starts the nodes (`only`: one of them); `environment` is added to theirs."""
         cmd = [
             self.binary, "cluster", "up", "--nodes", str(self.nodes), "--dir", self.dir,
             "--sqs-port", str(self.sqs_base), "--peer-port", str(self.peer_base),
@@ -155,7 +156,8 @@ class LoopbackCluster:
         ]
         if only is not None:
             cmd += ["--only", str(only)]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        env = dict(os.environ, **environment) if environment else None
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         assert r.returncode == 0, f"cluster up failed: {r.stdout}\n{r.stderr}\n{self.tail_logs()}"
         return r.stdout
 

@@ -42,6 +42,53 @@ def start_load(cluster):
     return cs.Load(cluster.endpoints, path).start()
 
 
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+@pytest.mark.ferry_timeout(120)
+@pytest.mark.skipif(not os.path.exists(LIBFAKETIME), reason="needs Debian's faketime (scripts/setup --test)")
+def test_a_peer_link_is_redialed_after_a_clock_skew_and_a_paused_peer(tmp_path):
+    """Found by `ferry chaos` (seed 514): a node whose wall clock libfaketime had skewed closed its silent
+    link to a paused peer and never dialed it again (its redial waited with `Task.sleep`). The dialer
+    (node 1, the lower id) runs under libfaketime as `ferry chaos` runs nodes; its clock is skewed and
+    put back, node 2 is paused past the link's idle timeout, and node 1 must dial it again."""
+    clock = tmp_path / "clock"
+    clock.write_text("+0")
+    c = cs.LoopbackCluster(nodes=2, shards=2, replication_factor=2)
+    try:
+        c.up(environment={
+            "LD_PRELOAD": LIBFAKETIME, "FAKETIME_TIMESTAMP_FILE": str(clock), "FAKETIME_CACHE_DURATION": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        })
+        log = c.log_paths()[0]
+
+        def link_lines():
+            text = open(log, errors="replace").read()
+            return [line for line in text.splitlines() if "peer link to node 2 is" in line]
+
+        clock.write_text("-90s x1.1")
+        time.sleep(7)
+        clock.write_text("+0")
+        time.sleep(3)
+        before = len(link_lines())
+        c.signal(2, signal.SIGSTOP)
+        time.sleep(5)  # past the idle timeout (3 s): node 1 closes the link
+        c.signal(2, signal.SIGCONT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            lines = link_lines()[before:]
+            if any(line.endswith("is down") for line in lines) and lines and "is up" in lines[-1]:
+                break
+            time.sleep(0.5)
+        lines = link_lines()[before:]
+        print("\n".join(lines))
+        assert any("is down" in line for line in lines), f"the link never closed:\n{c.tail_logs()}"
+        assert lines and "is up" in lines[-1], f"node 1 did not dial node 2 again within 20 s:\n{c.tail_logs()}"
+    finally:
+        c.down()
+        shutil.rmtree(c.dir, ignore_errors=True)
+
+
 @pytest.mark.ferry_timeout(240)
 def test_leaderships_go_back_to_their_preferred_nodes_after_a_kill(cluster):
     """Leader balancing: each shard's leadership settles on placement's preferred node (the first of its
