@@ -173,7 +173,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QueueEngineTests",
-            dependencies: ["QueueEngine", .product(name: "HeapModule", package: "swift-collections")],
+            dependencies: ["Placement", "QueueEngine", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -25,6 +25,16 @@ public struct ClusterConfiguration: Sendable {
     public var syncPolicy = LogSyncPolicy.always
     /// Timing and limits of every shard replica.
     public var shard = ShardSettings()
+    /// Where each node of the cluster as first configured is reached: peer links and SQS clients
+    /// (`host:port`; an SQS address may be unknown). They seed the cluster configuration its metadata group
+    /// records at its first start; afterwards the configuration is the metadata group's.
+    public var peerAddresses: [NodeID: String] = [:]
+    public var sqsAddresses: [NodeID: String] = [:]
+    /// A node added to a running cluster (`ferry cluster add-node`, then `ferry serve --join`): it hosts
+    /// nothing until the cluster configuration gives it replicas; `nodes` are the nodes it first asks.
+    public var join = false
+    /// How membership changes run: the configuration's refresh, moves at a time, retirement of replicas.
+    public var membership = MembershipSettings()
     /// The file system (tests pass a simulated one).
     public var fileSystem: any FileSystem = PosixFileSystem()
 
@@ -72,10 +82,35 @@ public struct ClusterConfiguration: Sendable {
         guard receiptHandleKey.count >= 16 else {
             throw ClusterError(description: "the receipt-handle key must be at least 16 bytes")
         }
+        if let rate = shard.snapshotBytesPerSecondMax, rate < shard.snapshotChunkBytes {
+            throw ClusterError(
+                description:
+                    "the snapshot rate (\(rate) bytes/s) must be at least one piece (\(shard.snapshotChunkBytes) bytes) a second"
+            )
+        }
+        guard (1...64).contains(membership.movingShardsMax), membership.refreshMilliseconds >= 50 else {
+            throw ClusterError(description: "moving shards must be 1–64 and the refresh at least 50 ms")
+        }
         guard (10...10_000).contains(shard.tickMilliseconds) else {
             throw ClusterError(description: "tick must be 10–10000 ms, got \(shard.tickMilliseconds)")
         }
     }
+}
+
+/// How a node follows the cluster configuration (the metadata group) and moves replicas.
+public struct MembershipSettings: Sendable, Equatable {
+    /// How often a node reads the cluster configuration and brings its replicas, routes and peer links in
+    /// line with it, in ms; default 500.
+    public var refreshMilliseconds = 500
+    /// Shards whose replicas move at the same time, cluster-wide; default 2. Each move streams a snapshot
+    /// and the log to a new replica, so this bounds the bandwidth moves take from client traffic.
+    public var movingShardsMax = 2
+    /// A replica the configuration no longer names (its group removed it) is stopped and its files deleted
+    /// once this long has passed with its group settled, in ms; default 10,000 (the other voters apply
+    /// the change that removed it first).
+    public var retireAfterMilliseconds: Int64 = 10_000
+
+    public init() {}
 }
 
 /// A node that cannot start or serve, with a message an operator can act on.

@@ -13,11 +13,21 @@ import Synchronization
 /// cluster of one node on this same path.
 public final class ClusterNode: Sendable {
     public let configuration: ClusterConfiguration
+    /// Queue → shard (the shard count is fixed), and where the configured nodes first put each group.
     public let placement: Placement
-    private let replicas: [ShardID: ShardReplica]
-    private let transport: PeerTransport?
-    private let router: NodeRouter
-    private let logger: Logger
+    let transport: PeerTransport?
+    let router: NodeRouter
+    let logger: Logger
+    /// Opens a replica of a group in this node's data directory: its shard id, the group's first voters
+    /// (recorded when the directory is new), and whether to repair an existing one from its peers.
+    let openReplica: @Sendable (ShardID, Set<NodeID>) throws -> ShardReplica
+    /// What this node follows of the cluster configuration (`ClusterNode+Membership`).
+    let view = Mutex(ClusterView())
+    let eventLoop: any EventLoop
+
+    /// True when this node follows a replicated cluster configuration (a cluster with peer links); a node
+    /// alone keeps its shards where they are.
+    var followsConfiguration: Bool { transport != nil }
 
     /// Opens (or creates) every hosted shard's log and restores its state. Throws naming the file and
     /// offset when a log is damaged anywhere but its torn tail.
@@ -30,14 +40,15 @@ public final class ClusterNode: Sendable {
         self.logger = logger
         let placement = try configuration.placement()
         self.placement = placement
+        eventLoop = group.next()
         let router = NodeRouter(
             nodeID: configuration.nodeID, placement: placement, settings: configuration.shard,
-            eventLoop: group.next(), logger: logger)
+            eventLoop: eventLoop, logger: logger)
         self.router = router
         if var transportConfiguration = configuration.transport, configuration.nodes.count > 1 {
             transportConfiguration.facts = PeerClusterFacts(
                 shardCount: placement.shardCount, replicationFactor: placement.replicationFactor,
-                nodes: configuration.nodes, clusterKey: configuration.receiptHandleKey)
+                clusterKey: configuration.receiptHandleKey)
             transport = try PeerTransport(
                 configuration: transportConfiguration, group: group, logger: logger,
                 onFrame: { peer, frame in router.deliver(frame, from: peer) },
@@ -47,17 +58,18 @@ public final class ClusterNode: Sendable {
         }
         router.set(transport)
         let transport = self.transport
-        var replicas: [ShardID: ShardReplica] = [:]
-        var options = SegmentLogOptions()
-        options.syncPolicy = configuration.syncPolicy
-        for shard in placement.shards(hostedBy: configuration.nodeID) {
-            let directory = (configuration.dataDirectory as NSString).appendingPathComponent("shard-\(shard.rawValue)")
+        var logOptions = SegmentLogOptions()
+        logOptions.syncPolicy = configuration.syncPolicy
+        let options = logOptions
+        let followsConfiguration = transport != nil
+        openReplica = { shard, genesis in
+            let directory = Self.directory(of: shard, in: configuration.dataDirectory)
             let opened: ShardStorage.Opened
             do {
                 // A damaged log is cut at the damage and repaired from the peers that hold what it took.
                 opened = try ShardStorage.open(
                     directory: directory, fileSystem: configuration.fileSystem, options: options,
-                    peersCanRepair: placement.replicas(of: shard).count > 1)
+                    peersCanRepair: followsConfiguration || genesis.count > 1)
             } catch {
                 throw ClusterError(description: "cannot open the log of \(shard) in \(directory): \(error)")
             }
@@ -71,15 +83,17 @@ public final class ClusterNode: Sendable {
             let log = opened.storage.log
             var raftConfiguration = RaftConfiguration(id: configuration.nodeID)
             // Alone, a node cannot split a vote: it may elect itself after two ticks instead of 10–20.
-            raftConfiguration.electionTicks = placement.replicas(of: shard).count == 1 ? 2 : 10
+            raftConfiguration.electionTicks = !followsConfiguration && genesis.count == 1 ? 2 : 10
             raftConfiguration.heartbeatTicks = 1
             let engineConfiguration = QueueEngineConfiguration(
                 region: configuration.region, accountId: configuration.accountId, shardId: shard.rawValue,
                 receiptHandleKey: configuration.receiptHandleKey, shardCount: placement.shardCount)
             do {
-                replicas[shard] = try ShardReplica(
-                    shard: shard, nodeID: configuration.nodeID, voters: Set(placement.replicas(of: shard)),
-                    target: placement.replicas(of: shard),
+                return try ShardReplica(
+                    shard: shard, nodeID: configuration.nodeID, voters: genesis,
+                    // Alone, the placement is the configuration; in a cluster, the metadata group's
+                    // configuration sets the target once this node has read it.
+                    target: followsConfiguration ? nil : placement.replicas(of: shard),
                     storage: opened.storage, engineConfiguration: engineConfiguration,
                     settings: configuration.shard, raftConfiguration: raftConfiguration,
                     seed: UInt64(UInt32.random(in: 0...UInt32.max)) << 32 | UInt64(shard.rawValue),
@@ -92,43 +106,106 @@ public final class ClusterNode: Sendable {
                 throw ClusterError(description: "cannot restore \(shard) from \(directory): \(error)")
             }
         }
-        self.replicas = replicas
+        var replicas: [ShardID: ShardReplica] = [:]
+        do {
+            for shard in try Self.hostedAtStart(
+                configuration: configuration, placement: placement, follows: followsConfiguration)
+            {
+                replicas[shard] = try openReplica(shard, Set(placement.replicas(of: shard)))
+            }
+            if followsConfiguration { try Self.markPlaced(configuration) }
+        } catch {
+            for replica in replicas.values { replica.stop() }
+            throw error
+        }
         router.set(replicas)
+        if configuration.join {
+            // Placement over the nodes this one was told of says nothing: ask them all until the
+            // configuration is read.
+            let others = configuration.nodes.filter { $0 != configuration.nodeID }
+            router.setRoutes(
+                Dictionary(uniqueKeysWithValues: (placement.shards + [placement.metadataGroup]).map { ($0, others) }))
+        }
+    }
+
+    /// A group's directory in the data directory: `shard-N` (the metadata group is `shard-<shardCount>`).
+    static func directory(of shard: ShardID, in dataDirectory: String) -> String {
+        (dataDirectory as NSString).appendingPathComponent("shard-\(shard.rawValue)")
+    }
+
+    /// The file that says this node's first replicas were placed: from then on it hosts the groups whose
+    /// directories it has (replicas move in and out while it runs), not where placement first put them.
+    static let placedMarker = "replicas-placed"
+
+    /// The groups a node opens when it starts: alone, placement's; in a cluster, the groups it has
+    /// directories of, and at its very first start (no marker) those placement over the configured nodes
+    /// gives it, the metadata group included (a node started with `--join` gets none).
+    static func hostedAtStart(
+        configuration: ClusterConfiguration, placement: Placement, follows: Bool
+    ) throws(ClusterError) -> [ShardID] {
+        let node = configuration.nodeID
+        guard follows else { return placement.shards(hostedBy: node) }
+        let groups = placement.shards + [placement.metadataGroup]
+        let (fileSystem, dataDirectory) = (configuration.fileSystem, configuration.dataDirectory)
+        let names: Set<String>
+        do {
+            try fileSystem.createDirectory(dataDirectory)
+            names = Set(try fileSystem.contentsOfDirectory(dataDirectory))
+        } catch {
+            throw ClusterError(description: "cannot read the data directory \(dataDirectory): \(error)")
+        }
+        let present = groups.filter { names.contains("shard-\($0.rawValue)") }
+        guard !names.contains(placedMarker), !configuration.join else { return present }
+        return Array(Set(present).union(groups.filter { placement.replicas(of: $0).contains(node) })).sorted()
+    }
+
+    private static func markPlaced(_ configuration: ClusterConfiguration) throws(ClusterError) {
+        let (fileSystem, dataDirectory) = (configuration.fileSystem, configuration.dataDirectory)
+        do {
+            guard try !fileSystem.contentsOfDirectory(dataDirectory).contains(placedMarker) else { return }
+            try ShardStorage.replaceCheckedFile(
+                placedMarker, with: [1], directory: dataDirectory, fileSystem: fileSystem)
+        } catch {
+            throw ClusterError(description: "cannot write \(placedMarker) in \(dataDirectory): \(error)")
+        }
     }
 
     /// Starts the shard threads and the peer links.
     public func start() async throws {
         startShards()
         try await transport?.start()
+        startFollowing()
     }
 
     /// Starts the shard threads only (a node without peers needs nothing else); idempotent.
     public func startShards() {
-        for replica in replicas.values { replica.start() }
+        for replica in router.hostedReplicas { replica.start() }
     }
 
     /// Receivers parked on this node right now, waiting for a message.
     public var parkedReceiveCount: Int {
-        replicas.values.reduce(0) { $0 + $1.statistics.withLock { $0.parkedReceives } }
+        router.hostedReplicas.reduce(0) { $0 + $1.statistics.withLock { $0.parkedReceives } }
     }
 
     /// ReceiveMessage commands proposed so far (a parked receiver proposes none until woken).
     public var receiveProposalCount: Int {
-        replicas.values.reduce(0) { $0 + $1.statistics.withLock { $0.receiveProposals } }
+        router.hostedReplicas.reduce(0) { $0 + $1.statistics.withLock { $0.receiveProposals } }
     }
 
     deinit {
-        for replica in replicas.values { replica.stop() }
+        for replica in router.hostedReplicas { replica.stop() }
     }
 
-    /// Stops the peer links and the shard threads (pending requests get ServiceUnavailable).
+    /// Stops following the configuration, the peer links and the shard threads (pending requests get
+    /// ServiceUnavailable).
     public func shutdown() async {
+        stopFollowing()
         await transport?.shutdown()
-        for replica in replicas.values { replica.stop() }
+        for replica in router.hostedReplicas { replica.stop() }
     }
 
-    /// The number of shards with a replica on this node.
-    public var hostedShardCount: Int { replicas.count }
+    /// The number of groups with a replica on this node.
+    public var hostedShardCount: Int { router.hostedReplicas.count }
 
     /// The leader of `queue`'s shard as this node last heard (0 when unknown).
     public func leader(ofQueue queue: String) -> NodeID {
@@ -139,7 +216,7 @@ public final class ClusterNode: Sendable {
     public var peerPort: Int? { transport?.listenPort }
 
     private func replica(forQueue name: String) -> ShardReplica? {
-        replicas[placement.shard(forQueue: name)]
+        router.replica(placement.shard(forQueue: name))
     }
 
     private static let notHosted = NodeRouter.notHosted

@@ -19,6 +19,8 @@ extension Command {
         case .cancelMessageMoveTask, .advanceTime, .adoptRules: nil
         // Sent to a shard by the node itself, never routed by name.
         case .importMessages, .settleOutbox: nil
+        // The metadata group's commands: proposed to that group, never routed by name.
+        case .initializeCluster, .changeCluster: nil
         }
     }
 }

@@ -18,6 +18,9 @@ final class NodeRouter: Sendable {
     let logger: Logger
     private let eventLoop: any EventLoop
     private let replicas = Mutex<[ShardID: ShardReplica]>([:])
+    /// The nodes that hold each group (queue shards and the metadata group), preferred leader first: from
+    /// the cluster configuration once this node has read it, from placement over the configured nodes before.
+    private let routes: Mutex<[ShardID: [NodeID]]>
     private let transport = Mutex<PeerTransport?>(nil)
     private let calls = Mutex(NodeCalls<CheckedContinuation<NodeReply, Never>>(nonce: .random(in: 1...UInt32.max)))
     /// The timer of each call waiting for its reply.
@@ -33,9 +36,37 @@ final class NodeRouter: Sendable {
         self.settings = settings
         self.eventLoop = eventLoop
         self.logger = logger
+        let groups = placement.shards + [placement.metadataGroup]
+        routes = Mutex(Dictionary(uniqueKeysWithValues: groups.map { ($0, placement.replicas(of: $0)) }))
     }
 
     func set(_ replicas: [ShardID: ShardReplica]) { self.replicas.withLock { $0 = replicas } }
+
+    /// Hosts `replica` from now on (a replica moving to this node).
+    func add(_ replica: ShardReplica) { replicas.withLock { $0[replica.shard] = replica } }
+
+    /// Stops routing to this node's replica of `shard` (it left its group); returns it.
+    func remove(_ shard: ShardID) -> ShardReplica? { replicas.withLock { $0.removeValue(forKey: shard) } }
+
+    /// This node's replica of `shard` while it is a member of its group: one the group removed (it waits
+    /// to be retired) or has not added yet (a new replica waiting for its leader) serves nothing, so the
+    /// request goes to a node whose replica does.
+    func member(_ shard: ShardID) -> ShardReplica? {
+        guard let replica = replica(shard) else { return nil }
+        let status = replica.status
+        let isMember =
+            status.voters.contains(nodeID) || status.outgoingVoters.contains(nodeID) || status.learners.contains(nodeID)
+        return isMember ? replica : nil
+    }
+
+    /// Every replica this node hosts.
+    var hostedReplicas: [ShardReplica] { replicas.withLock { Array($0.values) } }
+
+    /// The nodes holding each group, from the cluster configuration.
+    func setRoutes(_ routes: [ShardID: [NodeID]]) { self.routes.withLock { $0.merge(routes) { $1 } } }
+
+    /// The nodes holding `shard`, preferred leader first.
+    func route(_ shard: ShardID) -> [NodeID] { routes.withLock { $0[shard] ?? [] } }
 
     func set(_ transport: PeerTransport?) { self.transport.withLock { $0 = transport } }
 
@@ -45,7 +76,7 @@ final class NodeRouter: Sendable {
 
     /// Applies a command on `shard`; answers once it applied (on the node that took it).
     func run(_ command: Command, on shard: ShardID) async -> CommandResult {
-        if let replica = replica(shard) { return await replica.run(command) }
+        if let replica = member(shard) { return await replica.run(command) }
         switch await call(.command(shard: shard.rawValue, command), on: shard, waitSeconds: 0) {
         case .result(let result): return result
         case .failure(let error): return .failure(error)
@@ -55,7 +86,7 @@ final class NodeRouter: Sendable {
 
     /// ReceiveMessage on `shard`, long-polling up to `waitSeconds` (nil: the queue's setting).
     func receive(_ request: ReceiveMessageRequest, waitSeconds: Int?, on shard: ShardID) async -> CommandResult {
-        if let replica = replica(shard) { return await replica.runReceive(request, waitSeconds: waitSeconds) }
+        if let replica = member(shard) { return await replica.runReceive(request, waitSeconds: waitSeconds) }
         let wait = waitSeconds ?? QueueLimits.waitTimeSecondsMax
         switch await call(
             .receive(shard: shard.rawValue, request, waitSeconds: waitSeconds), on: shard, waitSeconds: wait)
@@ -68,7 +99,7 @@ final class NodeRouter: Sendable {
 
     /// A linearizable query of `shard`.
     func query(_ query: ShardQuery, on shard: ShardID) async throws(QueueError) -> ShardAnswer {
-        if let replica = replica(shard) {
+        if let replica = member(shard) {
             return try await replica.read(atShardTime: { engine, time throws(QueueError) in
                 try query.answer(from: engine, at: time)
             })
@@ -86,14 +117,29 @@ final class NodeRouter: Sendable {
     private static var nowMilliseconds: Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
 
     /// Sends a call to a node hosting `shard` (the preferred leader first, among those linked) and waits
-    /// for its reply: at most the proposal timeout plus `waitSeconds`, less when the link drops.
+    /// for its reply: at most the proposal timeout plus `waitSeconds`, less when the link drops. A node
+    /// that answers it no longer hosts the shard (its replica moved away, and this node's routes are not
+    /// yet updated) is passed over for the next one.
     private func call(_ call: NodeCall, on shard: ShardID, waitSeconds: Int) async -> NodeReply {
         guard let transport = transport.withLock({ $0 }) else { return .failure(Self.unreachable) }
-        let now = Self.nowMilliseconds
-        let replicas = placement.replicas(of: shard).filter { $0 != nodeID }
-        guard let peer = calls.withLock({ $0.peer(among: replicas, isLinked: transport.isConnected, now: now) }) else {
-            return .failure(Self.unreachable)
+        var candidates = route(shard).filter { $0 != nodeID }
+        var reply = NodeReply.failure(Self.unreachable)
+        while !candidates.isEmpty {
+            let now = Self.nowMilliseconds
+            guard
+                let peer = calls.withLock({ $0.peer(among: candidates, isLinked: transport.isConnected, now: now) })
+            else { break }
+            reply = await self.call(call, to: peer, over: transport, waitSeconds: waitSeconds)
+            guard case .failure(let error) = reply, error == Self.notHosted else { return reply }
+            candidates.removeAll { $0 == peer }
         }
+        return reply
+    }
+
+    private func call(
+        _ call: NodeCall, to peer: NodeID, over transport: PeerTransport, waitSeconds: Int
+    ) async -> NodeReply {
+        let now = Self.nowMilliseconds
         let timeout = NodeCalls<Void>.timeoutMilliseconds(
             proposalTimeoutMilliseconds: settings.proposalTimeoutMilliseconds, waitSeconds: waitSeconds)
         return await withCheckedContinuation { continuation in
@@ -139,13 +185,13 @@ final class NodeRouter: Sendable {
     private func answer(_ call: NodeCall) async -> NodeReply {
         switch call {
         case .command(let shard, let command):
-            guard let replica = replica(ShardID(shard)) else { return .failure(Self.notHosted) }
+            guard let replica = member(ShardID(shard)) else { return .failure(Self.notHosted) }
             return .result(await replica.run(command))
         case .receive(let shard, let request, let waitSeconds):
-            guard let replica = replica(ShardID(shard)) else { return .failure(Self.notHosted) }
+            guard let replica = member(ShardID(shard)) else { return .failure(Self.notHosted) }
             return .result(await replica.runReceive(request, waitSeconds: waitSeconds))
         case .query(let shard, let query):
-            guard let replica = replica(ShardID(shard)) else { return .failure(Self.notHosted) }
+            guard let replica = member(ShardID(shard)) else { return .failure(Self.notHosted) }
             do throws(QueueError) {
                 return .answer(
                     try await replica.read(atShardTime: { engine, time throws(QueueError) in

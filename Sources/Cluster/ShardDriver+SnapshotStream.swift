@@ -13,7 +13,8 @@ import Raft
 /// this term, Raft's request to send that follower a snapshot again does not restart it, and the log
 /// keeps every entry after the streaming snapshot (see `snapshotWritten`). The follower
 /// steps the whole message into Raft when its last byte arrives; the leader reports the snapshot sent
-/// when that last byte is acknowledged.
+/// when that last byte is acknowledged. The leader sends at most `snapshotBytesPerSecondMax` over all
+/// streams: a piece the budget does not cover waits for a tick to refill it.
 extension ShardDriver {
     // MARK: The leader's side
 
@@ -41,8 +42,11 @@ extension ShardDriver {
         let chunkBytes = max(1, settings.snapshotChunkBytes)
         let window = chunkBytes * max(1, settings.snapshotChunksInFlight)
         var frames: [PeerFrame] = []
-        while outgoing.nextOffset < total, outgoing.nextOffset - outgoing.acknowledged < window {
+        while outgoing.nextOffset < total, outgoing.nextOffset - outgoing.acknowledged < window,
+            snapshotSendBudget > 0
+        {
             let length = min(chunkBytes, total - outgoing.nextOffset)
+            if settings.snapshotBytesPerSecondMax != nil { snapshotSendBudget -= length }
             let slice = outgoing.bytes.getSlice(at: outgoing.bytes.readerIndex + outgoing.nextOffset, length: length)!
             let chunk = SnapshotChunk(
                 stream: outgoing.stream, total: UInt64(total), offset: UInt64(outgoing.nextOffset), bytes: slice)
@@ -84,6 +88,15 @@ extension ShardDriver {
     mutating func tickSnapshotStreams(now: ShardTime) {
         let monotonic = now.monotonicMilliseconds
         if raft.role != .leader { outgoingSnapshots = [:] }  // a new leader sends its own
+        let starved = snapshotSendBudget <= 0
+        refillSnapshotBudget(now: monotonic)
+        if starved {
+            // Pieces that waited for the budget go now, as far as it reaches.
+            for peer in outgoingSnapshots.keys.sorted() {
+                let frames = snapshotChunkFrames(to: peer)
+                if !frames.isEmpty { actions.append(.send(to: peer, frames)) }
+            }
+        }
         for peer in outgoingSnapshots.keys.sorted() {
             var outgoing = outgoingSnapshots[peer]!
             guard let last = outgoing.lastProgressMilliseconds else {
@@ -115,6 +128,23 @@ extension ShardDriver {
                 .log(.notice, "\(shard): dropping the unfinished snapshot stream \(incomingSnapshots[peer]!.stream)"))
             incomingSnapshots[peer] = nil
         }
+    }
+
+    /// Adds what `snapshotBytesPerSecondMax` allows since the last refill, up to one flow-control window.
+    private mutating func refillSnapshotBudget(now: Int64) {
+        guard let rate = settings.snapshotBytesPerSecondMax else {
+            snapshotSendBudget = .max
+            return
+        }
+        let burst = max(1, settings.snapshotChunkBytes) * max(1, settings.snapshotChunksInFlight)
+        defer { snapshotBudgetRefilledAt = now }
+        guard let last = snapshotBudgetRefilledAt, snapshotSendBudget != .max else {
+            snapshotSendBudget = burst
+            return
+        }
+        let elapsed = max(0, now - last)
+        let added = Int(min(Int64(burst), Int64(rate) * elapsed / 1_000))
+        snapshotSendBudget = min(burst, snapshotSendBudget + added)
     }
 
     // MARK: The follower's side

@@ -87,6 +87,10 @@ package struct ShardDriver {
     var isSnapshotting = false
     /// Snapshots streaming to followers, and arriving from leaders, by peer (`ShardDriver+SnapshotStream`).
     var outgoingSnapshots: [NodeID: OutgoingSnapshot] = [:]
+    /// Bytes of snapshot pieces this replica may send now (`snapshotBytesPerSecondMax`), and the
+    /// monotonic time it was last refilled at (nil before the first tick).
+    var snapshotSendBudget = Int.max
+    var snapshotBudgetRefilledAt: Int64?
     var incomingSnapshots: [NodeID: IncomingSnapshot] = [:]
     /// The stream each peer last completed here: its pieces arriving again are acknowledged as whole.
     var completedSnapshots: [NodeID: SnapshotStreamID] = [:]

@@ -31,11 +31,14 @@ enum ShardInput: @unchecked Sendable {
     /// A transfer of outbox messages to `target` finished: imported and settled, or failed (then that
     /// target is tried again after a back-off).
     case transferFinished(target: ShardID, succeeded: Bool)
+    /// The replicas the cluster configuration gives the shard now, preferred leader first
+    /// (`ShardDriver.setTargetVoters`).
+    case setTarget([NodeID])
 
     /// Inputs the replica itself started and must hear back about: never refused for a full inbox.
     var isControl: Bool {
         switch self {
-        case .snapshotWritten, .snapshotFailed, .transferFinished: true
+        case .snapshotWritten, .snapshotFailed, .transferFinished, .setTarget: true
         default: false
         }
     }

@@ -1,3 +1,4 @@
+import Placement
 import QueueEngine
 
 /// A question about one shard's queues, answered from its engine after a ReadIndex (linearizable). It is
@@ -19,6 +20,8 @@ public enum ShardQuery: Sendable, Equatable, Codable {
     case queueExistsByArn(String)
     /// Whether a queue can be `sourceArn`'s dead-letter queue (throws the RedrivePolicy error if not).
     case checkDeadLetterTarget(arn: String, sourceArn: String, policyJSON: String)
+    /// The cluster's configuration, asked of the metadata group (nil until its first leader recorded it).
+    case clusterMetadata
 
     /// The answer, from `engine`, at the shard's time `time` (epoch milliseconds; nil for the engine's).
     package func answer(from engine: borrowing QueueEngine, at time: Int64? = nil) throws(QueueError) -> ShardAnswer {
@@ -35,6 +38,7 @@ public enum ShardQuery: Sendable, Equatable, Codable {
         case .checkDeadLetterTarget(let arn, let sourceArn, let policyJSON):
             try engine.checkDeadLetterTarget(arn: arn, sourceArn: sourceArn, policyJSON: policyJSON)
             return .none
+        case .clusterMetadata: return .clusterMetadata(engine.clusterMetadata)
         }
     }
 }
@@ -45,6 +49,7 @@ public enum ShardAnswer: Sendable, Equatable, Codable {
     case map([String: String])
     case names([String])
     case moveTasks([MessageMoveTaskInfo])
+    case clusterMetadata(ClusterMetadata?)
     case none
 
     public var flag: Bool {

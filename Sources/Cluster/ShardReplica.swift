@@ -58,6 +58,10 @@ final class ShardReplica: @unchecked Sendable {
     /// Counters readable from any thread: receivers parked now, receives proposed so far.
     let statistics = Mutex<(parkedReceives: Int, receiveProposals: Int)>((0, 0))
     var knownLeader: NodeID { leaderBox.withLock { $0 } }
+    /// The replica's Raft state as of its last tick, readable from any thread (`ferry cluster status`,
+    /// membership reports).
+    let statusBox: Mutex<ReplicaStatus>
+    var status: ReplicaStatus { statusBox.withLock { $0 } }
 
     /// A replica over `storage`; `voters` are recorded as the group's first voters when its directory has
     /// none yet (see `ShardStorage.genesisVoters`). `target`: the replicas placement gives the shard,
@@ -87,6 +91,7 @@ final class ShardReplica: @unchecked Sendable {
             raftConfiguration: raftConfiguration, seed: seed, repair: repair,
             now: ShardTime(monotonicMilliseconds: monotonicAtStart, wallMilliseconds: wallAtStart))
         driver.setTargetVoters(target)
+        statusBox = Mutex(ReplicaStatus(shard: shard, driver: driver))
         logger.info(
             "\(shard): restored snapshot at \(persisted.snapshot?.index ?? 0), \(persisted.entries.count) log entries, term \(persisted.hardState.term)"
         )
@@ -226,6 +231,8 @@ final class ShardReplica: @unchecked Sendable {
             if time.monotonicMilliseconds >= nextTick {
                 carryOut(driver.tick(now: time))
                 nextTick = time.monotonicMilliseconds + Int64(settings.tickMilliseconds)
+                let status = ReplicaStatus(shard: shard, driver: driver)
+                statusBox.withLock { $0 = status }
             }
             carryOut(driver.inputsDrained(now: time))
             while !failed, let ready = driver.takeReady() {
@@ -281,6 +288,8 @@ final class ShardReplica: @unchecked Sendable {
             carryOut(driver.snapshotFailed(reason))
         case .transferFinished(let target, let succeeded):
             carryOut(driver.transferFinished(target: target, succeeded: succeeded, now: time))
+        case .setTarget(let target):
+            driver.setTargetVoters(target)
         }
     }
 

@@ -22,6 +22,11 @@ public struct ShardSettings: Sendable, Equatable {
     public var snapshotChunkBytes = 1 << 20
     /// Snapshot pieces sent and not yet acknowledged, per follower; default 4 (flow control).
     public var snapshotChunksInFlight = 4
+    /// The most bytes of snapshots this replica streams per second, over all its followers (a token bucket
+    /// refilled on each tick, holding at most one flow-control window); default 32 MiB/s. A replica moving
+    /// to a new node is caught up by a snapshot, so this, times `MembershipSettings.movingShardsMax`,
+    /// bounds what moves take from client traffic. Nil: unbounded.
+    public var snapshotBytesPerSecondMax: Int? = 32 << 20
     /// With no acknowledgment for this long, the leader sends again from the last acknowledged byte, in
     /// ms; default 2,000.
     public var snapshotChunkTimeoutMilliseconds: Int64 = 2_000

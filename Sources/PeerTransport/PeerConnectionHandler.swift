@@ -13,7 +13,8 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
     private enum State {
         /// Waiting for the peer's hello; `expected` is the node dialed, or nil when accepting.
         case awaitingHello(expected: PeerNodeID?)
-        case established(peer: PeerNodeID)
+        /// `link` is the transport's mark on it, set when the transport drops the link.
+        case established(peer: PeerNodeID, link: PeerLinkMark)
         case closed
     }
 
@@ -52,7 +53,7 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         pingTask?.cancel()
         pingTask = nil
-        if case .established(let peer) = state { transport.linkClosed(peer: peer, channel: context.channel) }
+        if case .established(let peer, _) = state { transport.linkClosed(peer: peer, channel: context.channel) }
         state = .closed
         context.fireChannelInactive()
     }
@@ -64,23 +65,33 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
         case .awaitingHello(let expected):
             do {
                 let peer = try verifiedHello(frame, expected: expected, context: context)
-                state = .established(peer: peer)
-                transport.linkEstablished(peer: peer, channel: context.channel)
+                guard let link = transport.linkEstablished(peer: peer, channel: context.channel) else {
+                    // Removed by `setPeers`, or shutting down, since the check in `verifiedHello`.
+                    transport.logger.debug("dropping the new peer link to node \(peer): no longer a peer")
+                    state = .closed
+                    context.close(promise: nil)
+                    return
+                }
+                state = .established(peer: peer, link: link)
             } catch {
                 transport.logger.error(
                     "refusing peer link from \(context.remoteAddress.map { "\($0)" } ?? "?"): \(error)")
+                transport.linkRefused()
                 state = .closed
                 context.close(promise: nil)
             }
-        case .established(let peer):
-            if frame.kind == .ping { return }
+        case .established(let peer, let link):
+            // Dropped by `setPeers`: its close may still be on its way (TLS closes gracefully).
+            if frame.kind == .ping || link.isDropped { return }
             transport.deliver(frame, from: peer)
         case .closed:
             return
         }
     }
 
-    /// The peer's node id, once its hello names this cluster and a node its certificate vouches for.
+    /// The peer's node id, once its hello names this cluster and a node its certificate vouches for. The
+    /// node need not be among this node's peers (a node just started, that this one has not learned of
+    /// yet), unless it was removed from them.
     private func verifiedHello(_ frame: PeerFrame, expected: PeerNodeID?, context: ChannelHandlerContext) throws
         -> PeerNodeID
     {
@@ -103,9 +114,12 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
         if let expected, hello.nodeID != expected {
             throw PeerFrameError.badHello("dialed node \(expected) but node \(hello.nodeID) answered")
         }
-        guard hello.nodeID != transport.configuration.nodeID, transport.configuration.peers[hello.nodeID] != nil else {
+        guard hello.nodeID != transport.configuration.nodeID else {
+            throw PeerFrameError.badHello("node \(hello.nodeID) is this node")
+        }
+        guard !transport.refusesLinks(from: hello.nodeID) else {
             throw PeerFrameError.badHello(
-                "node \(hello.nodeID) is not a peer of node \(transport.configuration.nodeID)")
+                "node \(hello.nodeID) was removed from the peers of node \(transport.configuration.nodeID)")
         }
         guard let certificate = try context.pipeline.syncOperations.nioSSL_peerCertificate() else {
             throw ClusterCertificateError(description: "peer presented no certificate")

@@ -77,42 +77,32 @@ public enum PeerFrameFormat {
     public static let headerSize = 16
 }
 
-/// The hello frame's payload: who is speaking, and for which cluster.
 /// What every node of a cluster must agree on, carried in the hello: a node that disagrees is refused,
 /// with a message saying which fact differs, rather than joining and diverging (another shard count
-/// places queues elsewhere; another cluster key makes every receipt handle invalid on it).
+/// places queues elsewhere; another cluster key makes every receipt handle invalid on it). The node set
+/// is not among them from protocol 7 on: nodes join and leave a running cluster, and each learns the set
+/// from the cluster's configuration, not from its peers' hellos.
 public struct PeerClusterFacts: Equatable, Sendable {
     public var shardCount: UInt32
     public var replicationFactor: UInt16
-    /// A fingerprint of the node set (the sorted node ids; the membership version once membership changes).
-    public var nodeSetFingerprint: UInt64
     /// A fingerprint of the cluster key (the first 8 bytes of its SHA-256: it tells keys apart, never the key).
     public var clusterKeyFingerprint: UInt64
 
-    public init(
-        shardCount: UInt32, replicationFactor: UInt16, nodeSetFingerprint: UInt64, clusterKeyFingerprint: UInt64
-    ) {
+    public init(shardCount: UInt32, replicationFactor: UInt16, clusterKeyFingerprint: UInt64) {
         self.shardCount = shardCount
         self.replicationFactor = replicationFactor
-        self.nodeSetFingerprint = nodeSetFingerprint
         self.clusterKeyFingerprint = clusterKeyFingerprint
     }
 
     /// Facts from a cluster's configuration.
-    public init(shardCount: Int, replicationFactor: Int, nodes: [PeerNodeID], clusterKey: [UInt8]) {
-        func fingerprint(_ bytes: [UInt8]) -> UInt64 {
-            SHA256.hash(data: bytes).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
-        }
-        var nodeBytes: [UInt8] = []
-        for node in nodes.sorted() { withUnsafeBytes(of: node.littleEndian) { nodeBytes.append(contentsOf: $0) } }
+    public init(shardCount: Int, replicationFactor: Int, clusterKey: [UInt8]) {
         self.init(
             shardCount: UInt32(clamping: shardCount), replicationFactor: UInt16(clamping: replicationFactor),
-            nodeSetFingerprint: fingerprint(nodeBytes), clusterKeyFingerprint: fingerprint(clusterKey))
+            clusterKeyFingerprint: SHA256.hash(data: clusterKey).prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
     }
 
     /// Unknown facts (a transport used alone, in tests): agree with anything.
-    public static let unknown = PeerClusterFacts(
-        shardCount: 0, replicationFactor: 0, nodeSetFingerprint: 0, clusterKeyFingerprint: 0)
+    public static let unknown = PeerClusterFacts(shardCount: 0, replicationFactor: 0, clusterKeyFingerprint: 0)
 
     /// Each fact that differs, as "what: here vs there"; empty when they agree.
     public func differences(from peer: PeerClusterFacts) -> [String] {
@@ -124,34 +114,37 @@ public struct PeerClusterFacts: Equatable, Sendable {
         if replicationFactor != peer.replicationFactor {
             differences.append("replication factor: \(replicationFactor) here, \(peer.replicationFactor) there")
         }
-        if nodeSetFingerprint != peer.nodeSetFingerprint {
-            differences.append("node set: the nodes configured differ (--node lists)")
-        }
         if clusterKeyFingerprint != peer.clusterKeyFingerprint {
             differences.append("cluster key: the cluster.key files differ")
         }
         return differences
     }
 
-    static let byteCount = 22
+    /// Versions 4 to 6 wrote a node-set fingerprint (u64) between the replication factor and the cluster
+    /// key's: written as 0 and skipped when read, so an older node's hello still decodes and is refused by
+    /// its version.
+    private static func hasNodeSetFingerprint(_ protocolVersion: UInt16) -> Bool { (4...6).contains(protocolVersion) }
 
-    func encode(to buffer: inout ByteBuffer) {
+    func encode(to buffer: inout ByteBuffer, protocolVersion: UInt16) {
         buffer.writeInteger(shardCount, endianness: .little)
         buffer.writeInteger(replicationFactor, endianness: .little)
-        buffer.writeInteger(nodeSetFingerprint, endianness: .little)
+        if Self.hasNodeSetFingerprint(protocolVersion) { buffer.writeInteger(UInt64(0), endianness: .little) }
         buffer.writeInteger(clusterKeyFingerprint, endianness: .little)
     }
 
-    init?(reading buffer: inout ByteBuffer) {
+    init?(reading buffer: inout ByteBuffer, protocolVersion: UInt16) {
         guard let shards = buffer.readInteger(endianness: .little, as: UInt32.self),
-            let factor = buffer.readInteger(endianness: .little, as: UInt16.self),
-            let nodes = buffer.readInteger(endianness: .little, as: UInt64.self),
-            let key = buffer.readInteger(endianness: .little, as: UInt64.self)
+            let factor = buffer.readInteger(endianness: .little, as: UInt16.self)
         else { return nil }
-        self.init(shardCount: shards, replicationFactor: factor, nodeSetFingerprint: nodes, clusterKeyFingerprint: key)
+        if Self.hasNodeSetFingerprint(protocolVersion) {
+            guard buffer.readInteger(endianness: .little, as: UInt64.self) != nil else { return nil }
+        }
+        guard let key = buffer.readInteger(endianness: .little, as: UInt64.self) else { return nil }
+        self.init(shardCount: shards, replicationFactor: factor, clusterKeyFingerprint: key)
     }
 }
 
+/// The hello frame's payload: who is speaking, and for which cluster.
 public struct PeerHello: Equatable, Sendable {
     /// Longest cluster name accepted, in bytes.
     public static let clusterNameBytesMax = 255
@@ -162,13 +155,15 @@ public struct PeerHello: Equatable, Sendable {
     /// carries request identities unique across restarts in proposals, rejections and calls; 4 adds the
     /// cluster's fixed facts to the hello and a version-2 segment format; 5 streams snapshots in chunks
     /// with flow control; 6 writes log entry format 2 and engine snapshot format 3, and carries a moved
-    /// message's receive count between shards.
-    public static let currentProtocolVersion: UInt16 = 6
+    /// message's receive count between shards; 7 drops the node set from the hello's facts (nodes join
+    /// and leave a running cluster) and writes engine snapshot format 4 with the cluster configuration.
+    public static let currentProtocolVersion: UInt16 = 7
 
     public var nodeID: PeerNodeID
     public var clusterName: String
     public var protocolVersion: UInt16
-    /// From version 4 on; `.unknown` before.
+    /// From version 4 on; `.unknown` before. Versions 4 to 6 also carried a node-set fingerprint, which
+    /// is no longer kept.
     public var facts: PeerClusterFacts
 
     public init(
@@ -188,7 +183,7 @@ public struct PeerHello: Equatable, Sendable {
         buffer.writeInteger(UInt8(name.count))
         buffer.writeBytes(name)
         buffer.writeInteger(protocolVersion, endianness: .little)
-        if protocolVersion >= 4 { facts.encode(to: &buffer) }
+        if protocolVersion >= 4 { facts.encode(to: &buffer, protocolVersion: protocolVersion) }
         return buffer
     }
 
@@ -202,7 +197,7 @@ public struct PeerHello: Equatable, Sendable {
         guard let version else { throw .badHello("\(payload.readableBytes) bytes") }
         var facts = PeerClusterFacts.unknown
         if version >= 4 {
-            guard let read = PeerClusterFacts(reading: &buffer) else {
+            guard let read = PeerClusterFacts(reading: &buffer, protocolVersion: version) else {
                 throw .badHello("\(payload.readableBytes) bytes")
             }
             facts = read

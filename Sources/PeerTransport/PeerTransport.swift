@@ -10,29 +10,50 @@ import Synchronization
 /// `send` never blocks: frames queue on the link up to `outboundBytesMax`, past which they are dropped and
 /// `send` returns false (Raft resends; forwarded commands fail fast and are retried by the caller). A link
 /// that closes or falls silent is redialed with exponential backoff.
+///
+/// The peers may change while the node runs (`setPeers`, in `PeerTransport+Peers.swift`): nodes join and
+/// leave a running cluster. A node that is not a peer yet may dial in if its certificate names it; a node
+/// removed from the peers is refused.
 public final class PeerTransport: Sendable {
     public let configuration: PeerTransportConfiguration
     let logger: Logger
-    private let group: any EventLoopGroup
+    let group: any EventLoopGroup
     private let serverContext: NIOSSLContext
     private let clientContext: NIOSSLContext
     private let onFrame: @Sendable (PeerNodeID, PeerFrame) -> Void
-    private let onLinkChange: @Sendable (PeerNodeID, Bool) -> Void
+    let onLinkChange: @Sendable (PeerNodeID, Bool) -> Void
 
-    private struct Link {
+    struct Link {
         var channel: any Channel
+        var mark = PeerLinkMark()
         var pendingBytes = 0
     }
 
-    private struct State {
-        var links: [PeerNodeID: Link] = [:]
-        var serverChannel: (any Channel)?
-        var dialers: [Task<Void, Never>] = []
-        var isShutDown = false
-        var droppedFrameCount = 0
+    /// The one dial loop of a peer this node dials, from its start until it ends (peer removed, shutdown).
+    struct Dialer {
+        var task: Task<Void, Never>
+        /// The channel the loop connected, until it closes, and the address it dialed.
+        var channel: (any Channel)?
+        var channelAddress: PeerAddress?
+        /// The redial wait in progress; cancelled to end it early when the peer's address changes or the
+        /// peer is removed.
+        var pause: Scheduled<Void>?
     }
 
-    private let state = Mutex(State())
+    /// Internal, not private, for the extensions in other files.
+    struct State {
+        var peers: PeerSet
+        var links: [PeerNodeID: Link] = [:]
+        var serverChannel: (any Channel)?
+        /// At most one per peer: a loop is started only where there is none, and removes itself as it ends.
+        var dialers: [PeerNodeID: Dialer] = [:]
+        var isStarted = false
+        var isShutDown = false
+        var droppedFrameCount = 0
+        var refusedLinkCount = 0
+    }
+
+    let state: Mutex<State>
 
     /// A transport for `configuration`. `onFrame` is called on an event loop for every frame a peer sends
     /// (never for hellos and pings); `onLinkChange` when a link to a peer comes up (true) or goes (false).
@@ -46,11 +67,12 @@ public final class PeerTransport: Sendable {
         self.logger = logger
         self.onFrame = onFrame
         self.onLinkChange = onLinkChange
+        self.state = Mutex(State(peers: PeerSet(nodeID: configuration.nodeID, addresses: configuration.peers)))
         (serverContext, clientContext) = try configuration.tls.configurations()
     }
 
-    /// Starts accepting peer links and dialing the peers with higher ids. Throws if the listen address
-    /// cannot be bound.
+    /// Starts accepting peer links and dialing the peers with higher ids (those known now: the
+    /// configuration's, or the last `setPeers`). Throws if the listen address cannot be bound.
     public func start() async throws {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
@@ -60,17 +82,17 @@ public final class PeerTransport: Sendable {
                 channel.eventLoop.makeCompletedFuture { try self.configure(channel, dialing: nil) }
             }
             .bind(host: configuration.listen.host, port: configuration.listen.port).get()
-        state.withLock { $0.serverChannel = channel }
-        for peer in configuration.peers.keys.sorted() where peer > configuration.nodeID {
-            let task = Task { await self.dialLoop(peer) }
-            state.withLock { $0.dialers.append(task) }
+        state.withLock { state in
+            state.serverChannel = channel
+            state.isStarted = true
+            startDialLoops(&state)
         }
     }
 
     /// The port peers connect to (the bound one when the configuration asked for port 0).
     public var listenPort: Int? { state.withLock { $0.serverChannel?.localAddress?.port } }
 
-    private func configure(_ channel: any Channel, dialing peer: PeerNodeID?) throws {
+    func configure(_ channel: any Channel, dialing peer: PeerNodeID?) throws {
         let sync = channel.pipeline.syncOperations
         if peer == nil {
             try sync.addHandler(NIOSSLServerHandler(context: serverContext))
@@ -82,56 +104,37 @@ public final class PeerTransport: Sendable {
         try sync.addHandler(PeerConnectionHandler(transport: self, dialing: peer))
     }
 
-    /// Dials `peer` until shutdown, waiting for each link to close before dialing again.
-    private func dialLoop(_ peer: PeerNodeID) async {
-        guard let address = configuration.peers[peer] else { return }
-        var delay = configuration.reconnectDelayMillisecondsMin
-        while !Task.isCancelled && !isShutDown {
-            do {
-                let channel = try await ClientBootstrap(group: group)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .connectTimeout(.milliseconds(Int64(configuration.connectTimeoutMilliseconds)))
-                    .channelInitializer { [self] channel in
-                        channel.eventLoop.makeCompletedFuture { try self.configure(channel, dialing: peer) }
-                    }
-                    .connect(host: address.host, port: address.port).get()
-                try? await channel.closeFuture.get()
-                if state.withLock({ $0.links[peer] == nil }) == false { continue }
-                delay = configuration.reconnectDelayMillisecondsMin
-            } catch {
-                logger.debug("dialing node \(peer) at \(address): \(error)")
+    /// Makes `channel` the link to `peer`, whose hello and certificate checked out, replacing any other;
+    /// returns the link's mark. Returns nil, keeping nothing, when the peer was removed or the transport is
+    /// shutting down (the handler checked before, but `setPeers` or `shutdown` may have come in between):
+    /// the caller closes it.
+    func linkEstablished(peer: PeerNodeID, channel: any Channel) -> PeerLinkMark? {
+        let (link, isPeer, previous) = state.withLock { state -> (Link?, Bool, (any Channel)?) in
+            guard !state.isShutDown, !state.peers.refusesLinks(from: peer) else {
+                state.refusedLinkCount += 1
+                return (nil, false, nil)
             }
-            let jittered = delay / 2 + Int.random(in: 0...max(1, delay / 2))
-            await pause(milliseconds: jittered)
-            delay = min(configuration.reconnectDelayMillisecondsMax, delay * 2)
+            let link = Link(channel: channel)
+            defer { state.links[peer] = link }
+            return (link, state.peers.contains(peer), state.links[peer]?.channel)
         }
-    }
-
-    /// Waits on an event loop's timer, which runs on the monotonic clock (`NIODeadline`), ended early by
-    /// cancellation. Not `Task.sleep`: under a library that fakes the process's clocks (libfaketime, as
-    /// `ferry chaos` uses for its clock fault) the concurrency runtime's sleeps were seen never to end,
-    /// and a link never redialed.
-    private func pause(milliseconds: Int) async {
-        let scheduled = group.next().scheduleTask(in: .milliseconds(Int64(milliseconds))) {}
-        await withTaskCancellationHandler {
-            _ = try? await scheduled.futureResult.get()
-        } onCancel: {
-            scheduled.cancel()
-        }
-    }
-
-    private var isShutDown: Bool { state.withLock { $0.isShutDown } }
-
-    func linkEstablished(peer: PeerNodeID, channel: any Channel) {
-        let previous = state.withLock { state -> (any Channel)? in
-            guard !state.isShutDown else { return channel }
-            defer { state.links[peer] = Link(channel: channel) }
-            return state.links[peer]?.channel
-        }
+        guard let link else { return nil }
         previous?.close(promise: nil)
-        logger.info("peer link to node \(peer) is up (\(channel.remoteAddress.map { "\($0)" } ?? "?"))")
+        logger.info(
+            "peer link to node \(peer) is up (\(channel.remoteAddress.map { "\($0)" } ?? "?"))\(isPeer ? "" : "; not among this node's peers yet")"
+        )
         onLinkChange(peer, true)
+        return link.mark
     }
+
+    /// Whether a link from `node` is refused whatever its certificate: this node itself, or a removed peer.
+    func refusesLinks(from node: PeerNodeID) -> Bool { state.withLock { $0.peers.refusesLinks(from: node) } }
+
+    /// Counts a link refused after its hello (another cluster, version or configuration; a removed peer).
+    func linkRefused() { state.withLock { $0.refusedLinkCount += 1 } }
+
+    /// Links refused so far after their hello: what a test waits for to know a refused node has tried.
+    var refusedLinkCount: Int { state.withLock { $0.refusedLinkCount } }
 
     func linkClosed(peer: PeerNodeID, channel: any Channel) {
         let removed = state.withLock { state -> Bool in
@@ -184,15 +187,26 @@ public final class PeerTransport: Sendable {
         return true
     }
 
-    /// Stops dialing, closes every link and the listener.
+    /// Stops dialing, closes every link and the listener. The dial loops end soon after (each ends its
+    /// redial wait at once); none starts again.
     public func shutdown() async {
         let (links, server, dialers) = state.withLock { state in
             state.isShutDown = true
             defer { state.links = [:] }
-            return (state.links.values.map(\.channel), state.serverChannel, state.dialers)
+            return (state.links.values.map(\.channel), state.serverChannel, Array(state.dialers.values))
         }
-        for dialer in dialers { dialer.cancel() }
-        for channel in links { try? await channel.close() }
+        for dialer in dialers { dialer.task.cancel() }
+        for channel in links + dialers.compactMap(\.channel) { try? await channel.close() }
         try? await server?.close()
     }
+}
+
+/// A link's mark, shared by the transport and the link's handler: set when the transport drops the link
+/// (its peer removed), so the handler delivers nothing more from it even before its close is carried out.
+final class PeerLinkMark: Sendable {
+    private let dropped = Atomic<Bool>(false)
+
+    var isDropped: Bool { dropped.load(ordering: .acquiring) }
+
+    func drop() { dropped.store(true, ordering: .releasing) }
 }

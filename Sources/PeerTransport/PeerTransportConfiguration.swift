@@ -19,12 +19,13 @@ public struct PeerTransportConfiguration: Sendable {
     public var clusterName: String
     /// Where this node accepts peer links.
     public var listen: PeerAddress
-    /// The other nodes and where they listen. The node with the lower id dials; the other accepts.
+    /// The other nodes and where they listen, at start; `PeerTransport.setPeers` changes them while the
+    /// node runs. The node with the lower id dials; the other accepts.
     public var peers: [PeerNodeID: PeerAddress]
     /// The cluster CA, and this node's certificate and key.
     public var tls: PeerTLSMaterial
-    /// What every node must agree on (shard count, replication factor, node set, cluster key), sent in
-    /// the hello; a peer that disagrees is refused naming what differs. Default: unknown (agrees).
+    /// What every node must agree on (shard count, replication factor, cluster key), sent in the hello;
+    /// a peer that disagrees is refused naming what differs. Default: unknown (agrees).
     public var facts = PeerClusterFacts.unknown
     /// Longest frame payload accepted, in bytes; default 256 MiB (snapshots travel in chunks of
     /// `ShardSettings.snapshotChunkBytes`; a batch of entries is bounded by Raft's message size).

@@ -104,8 +104,12 @@ public struct ClusterMetadata: Equatable, Sendable, Codable {
     public let replicationFactor: Int
     /// Every node ever added, by id (removed ones stay, so an id is never reused).
     public private(set) var nodes: [NodeID: NodeRecord]
-    /// Each shard's voters and target, by shard number.
+    /// Each group's voters and target, by number: the shards `0..<shardCount`, then the metadata group
+    /// (`metadataGroup`, numbered `shardCount`), which moves as a shard does.
     public private(set) var shards: [ShardReplicas]
+    /// The nodes the cluster was created with, ascending: every group's first voters are where placement
+    /// over them put it (`genesisVoters`), which a replica added later needs to replay its group's log.
+    public let initialNodes: [NodeID]
 
     /// A new cluster's configuration: `nodes` active, each shard's voters where placement puts them.
     public init(shardCount: Int, replicationFactor: Int, nodes: [NodeRecord]) throws(PlacementError) {
@@ -115,13 +119,44 @@ public struct ClusterMetadata: Equatable, Sendable, Codable {
         self.shardCount = shardCount
         self.replicationFactor = replicationFactor
         self.nodes = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0) })
+        self.initialNodes = nodes.map(\.id).sorted()
         for id in self.nodes.keys { self.nodes[id]!.state = .active }
-        self.shards = placement.shards.map { shard in
+        self.shards = (placement.shards + [placement.metadataGroup]).map { shard in
             let replicas = placement.replicas(of: shard)
             return ShardReplicas(voters: replicas, target: replicas)
         }
     }
 
+    /// A configuration as it was saved (a snapshot of the metadata group): every field as given. Throws when
+    /// the fields do not make a configuration (counts out of range, a group list of the wrong length).
+    public init(
+        restoringVersion version: UInt64, shardCount: Int, replicationFactor: Int, nodes: [NodeRecord],
+        shards: [ShardReplicas], initialNodes: [NodeID] = []
+    ) throws(MetadataError) {
+        guard (1...Placement.Limits.shardCountMax).contains(shardCount),
+            (1...Placement.Limits.replicationFactorMax).contains(replicationFactor), shards.count == shardCount + 1,
+            Set(nodes.map(\.id)).count == nodes.count, !nodes.contains(where: { $0.id == 0 })
+        else { throw MetadataError("a saved configuration is inconsistent") }
+        self.version = version
+        self.shardCount = shardCount
+        self.replicationFactor = replicationFactor
+        self.nodes = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0) })
+        self.shards = shards
+        self.initialNodes = initialNodes
+    }
+
+    /// The voters `shard` (or the metadata group) started with: placement over the initial nodes.
+    public func genesisVoters(of shard: ShardID) -> Set<NodeID> {
+        let placement = try? Placement(
+            shardCount: shardCount, replicationFactor: replicationFactor, nodes: initialNodes)
+        return Set(placement?.replicas(of: shard) ?? [])
+    }
+
+    /// The metadata group: numbered after every queue shard.
+    public var metadataGroup: ShardID { ShardID(UInt32(shardCount)) }
+
+    /// The nodes, ascending by id.
+    public var nodeList: [NodeRecord] { nodes.values.sorted { $0.id < $1.id } }
     /// The nodes that get replicas: active ones, ascending.
     public var activeNodes: [NodeID] { nodes.values.filter { $0.state == .active }.map(\.id).sorted() }
 
@@ -195,7 +230,7 @@ public struct ClusterMetadata: Equatable, Sendable, Codable {
             for target in targets { try validate(target) }
             for target in targets { shards[Int(target.shard.rawValue)].target = target.voters }
         case .reportVoters(let shard, let voters, let index):
-            guard Int(shard.rawValue) < shardCount else { throw MetadataError("\(shard) does not exist") }
+            guard Int(shard.rawValue) <= shardCount else { throw MetadataError("\(shard) does not exist") }
             guard !voters.isEmpty, Set(voters).count == voters.count, voters.allSatisfy({ nodes[$0] != nil }) else {
                 throw MetadataError("\(shard): voters \(voters) are not distinct nodes of the cluster")
             }
@@ -213,7 +248,9 @@ public struct ClusterMetadata: Equatable, Sendable, Codable {
     }
 
     private func validate(_ target: ShardTarget) throws(MetadataError) {
-        guard Int(target.shard.rawValue) < shardCount else { throw MetadataError("\(target.shard) does not exist") }
+        guard Int(target.shard.rawValue) <= shardCount else {
+            throw MetadataError("\(target.shard) does not exist")
+        }
         guard !target.voters.isEmpty, target.voters.count <= replicationFactor,
             Set(target.voters).count == target.voters.count
         else {
@@ -226,7 +263,7 @@ public struct ClusterMetadata: Equatable, Sendable, Codable {
     }
 
     /// `host:port` with a port in 1...65535 and a host of letters, digits, `.`, `-`, or a bracketed IPv6.
-    static func isAddress(_ address: String) -> Bool {
+    public static func isAddress(_ address: String) -> Bool {
         guard address.utf8.count <= Limits.addressLengthMax, let colon = address.lastIndex(of: ":") else {
             return false
         }

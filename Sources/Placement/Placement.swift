@@ -88,9 +88,14 @@ public struct Placement: Equatable, Sendable {
         ShardID(UInt32(PlacementHash.jump(PlacementHash.hash(name), bucketCount: shardCount)))
     }
 
-    /// The replicas of `shard`, highest weight first (the first is the preferred leader).
+    /// The cluster's metadata group (its configuration's own Raft group): numbered `shardCount`, after
+    /// every queue shard, so no queue hashes to it; placed over the nodes like a shard.
+    public var metadataGroup: ShardID { ShardID(UInt32(shardCount)) }
+
+    /// The replicas of `shard` (or of the `metadataGroup`), highest weight first (the first is the
+    /// preferred leader).
     public func replicas(of shard: ShardID) -> [NodeID] {
-        precondition(Int(shard.rawValue) < shardCount, "\(shard) is not below shardCount \(shardCount)")
+        precondition(Int(shard.rawValue) <= shardCount, "\(shard) is above shardCount \(shardCount)")
         let ranked = nodes.map { node in (weight: PlacementHash.weight(shard: shard, node: node), node: node) }
             .sorted { $0.weight != $1.weight ? $0.weight > $1.weight : $0.node < $1.node }
         return ranked.prefix(replicationFactor).map(\.node)

@@ -1,3 +1,5 @@
+import Placement
+
 /// A state change of the queue engine. Every command is applied with a timestamp in epoch milliseconds
 /// chosen by the caller (later: stamped by the Raft leader), so replicas that apply the same commands in
 /// the same order hold the same state.
@@ -39,6 +41,11 @@ public enum Command: Sendable, Equatable, Codable {
     /// From this entry on, apply commands with `rules` (`Rules`; never goes back). A leader proposes it
     /// when the engine's rules are older than its build's.
     case adoptRules(UInt8)
+    /// The metadata group's first configuration (`ClusterMetadata`): taken when the engine holds none, ignored
+    /// otherwise (the first one in the log wins).
+    case initializeCluster(ClusterMetadata)
+    /// A change of the cluster's configuration (`ClusterMetadata.apply`), on the metadata group.
+    case changeCluster(MetadataCommand)
 }
 
 /// What applying a command produced.
@@ -115,6 +122,10 @@ extension QueueEngine {
                 settleOutbox(delivered: delivered, returned: returned)
             case .adoptRules(let version):
                 adoptRules(version)
+            case .initializeCluster(let metadata):
+                initializeCluster(metadata)
+            case .changeCluster(let command):
+                try changeCluster(command)
             }
             return .done
         } catch {

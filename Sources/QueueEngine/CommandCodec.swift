@@ -1,3 +1,5 @@
+import Placement
+
 /// The tag byte of each `Command` case in a log entry. Values are part of the format: never renumber one.
 enum CommandTag: UInt8, CaseIterable {
     case createQueue = 1
@@ -18,6 +20,8 @@ enum CommandTag: UInt8, CaseIterable {
     case importMessages = 16
     case settleOutbox = 17
     case adoptRules = 18
+    case initializeCluster = 19
+    case changeCluster = 20
 }
 
 extension Command {
@@ -30,6 +34,8 @@ extension Command {
             return 64 + entries.count * 200
         case .importMessages(_, let messages):
             return messages.reduce(64) { $0 + 256 + $1.body.utf8.count }
+        case .initializeCluster(let metadata):
+            return 64 + metadata.nodes.count * 48 + metadata.shards.count * 16
         default:
             return 128
         }
@@ -106,6 +112,12 @@ extension BinaryWriter {
         case .adoptRules(let version):
             writeByte(CommandTag.adoptRules.rawValue)
             writeByte(version)
+        case .initializeCluster(let metadata):
+            writeByte(CommandTag.initializeCluster.rawValue)
+            writeClusterMetadata(metadata)
+        case .changeCluster(let command):
+            writeByte(CommandTag.changeCluster.rawValue)
+            writeMetadataCommand(command)
         case .importMessages(let sourceShard, let messages):
             writeByte(CommandTag.importMessages.rawValue)
             writeVarint(sourceShard)
@@ -228,6 +240,10 @@ extension BinaryReader {
             return .advanceTime
         case .adoptRules:
             return .adoptRules(try readByte())
+        case .initializeCluster:
+            return .initializeCluster(try readClusterMetadata())
+        case .changeCluster:
+            return .changeCluster(try readMetadataCommand())
         case .importMessages:
             let sourceShard = try readUInt32()
             let count = try readCount(elementBytesMin: transferredMessageBytesMin)

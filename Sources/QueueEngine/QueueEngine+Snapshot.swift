@@ -5,8 +5,8 @@ import Crypto
 /// The snapshot is canonical: equal engine states give equal bytes (maps are written sorted by key), and a
 /// restored engine snapshots to the same bytes as the engine it came from. Its layout:
 ///
-/// - magic `FRYS`, a format version byte (3; format 1, without transfers, and 2, whose transferred
-///   messages carry no receive count, are still read);
+/// - magic `FRYS`, a format version byte (4; format 1, without transfers, 2, whose transferred messages
+///   carry no receive count, and 3, without the cluster's configuration, are still read);
 /// - the shard id, region and account id of the engine that wrote it, which must match the restoring one;
 /// - clock, next message sequence, next queue incarnation, next move task number, last advance time;
 /// - recently deleted queue names with their deletion times;
@@ -14,6 +14,8 @@ import Crypto
 /// - move tasks by source queue name, oldest first;
 /// - (format 2) the next transfer id, the outbox oldest first, and import records by source shard;
 /// - (format 3) the rules commands apply with (`Rules`; earlier formats: the first);
+/// - (format 4) the cluster's configuration: a presence byte (0 or 1), then, on the metadata group, the
+///   `ClusterMetadata` (see `ClusterMetadataCodec`; earlier formats: none);
 /// - the SHA-256 of everything before it (32 bytes).
 ///
 /// Indexes the engine can rebuild from the messages are not written: state counters, standard queues'
@@ -25,7 +27,7 @@ extension QueueEngine {
     /// The bytes every snapshot starts with.
     static let snapshotMagic: [UInt8] = Array("FRYS".utf8)
     /// The format version this build writes; it reads this one and every earlier one.
-    static let snapshotFormatVersion: UInt8 = 3
+    static let snapshotFormatVersion: UInt8 = 4
     /// Bytes of the trailing checksum.
     static let snapshotChecksumBytes = 32
 
@@ -69,7 +71,7 @@ extension QueueEngine {
             guard (1...snapshotFormatVersion).contains(version) else {
                 throw EngineCodecError(
                     .unsupportedVersion,
-                    "snapshot format version \(version), this build reads \(snapshotFormatVersion)",
+                    "snapshot format version \(version), this build reads 1 to \(snapshotFormatVersion)",
                     offset: snapshotMagic.count)
             }
             let bodyEnd = buffer.count - snapshotChecksumBytes

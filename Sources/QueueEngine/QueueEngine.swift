@@ -1,3 +1,5 @@
+import Placement
+
 /// Settings every replica of a shard shares.
 public struct QueueEngineConfiguration: Sendable, Equatable {
     /// The region in queue ARNs, e.g. `us-east-1`.
@@ -59,6 +61,9 @@ public struct QueueEngine: Sendable {
     /// How many messages the last ReceiveMessage applied took (rendered or not): a shell wakes waiting
     /// receivers after a receive only if it took some. Not part of the replicated state.
     public internal(set) var lastReceiveTaken = 0
+    /// The cluster's configuration, held by the engine of the metadata group once an `initializeCluster`
+    /// command is applied; nil in every queue shard's engine. Changed only by applied commands.
+    public internal(set) var clusterMetadata: ClusterMetadata?
     var queues: [String: QueueState] = [:]
     /// Recently deleted queue names and when they were deleted.
     var deletedQueues: [String: Int64] = [:]

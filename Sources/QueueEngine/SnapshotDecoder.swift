@@ -59,6 +59,12 @@ enum SnapshotDecoder {
             engine.rules = rules
         }
         for name in engine.queues.keys.sorted() { engine.queues[name]!.rules = engine.rules }
+        // Format 4 ends with the cluster's configuration, if the engine holds one (the metadata group's).
+        if version >= 4 {
+            engine.clusterMetadata = try reader.readOptional { reader throws(EngineCodecError) in
+                try reader.readClusterMetadata()
+            }
+        }
         return engine
     }
 

@@ -30,6 +30,7 @@ enum SnapshotEncoder {
             for id in record.missing { writer.writeVarint(id) }
         }
         writer.writeByte(engine.rules)
+        writer.writeOptional(engine.clusterMetadata) { $0.writeClusterMetadata($1) }
     }
 
     /// A queue (its name is the map key): identity and timestamps, configuration, tags, messages by

@@ -26,13 +26,19 @@ public struct SQSResponder: HTTPResponder {
     let clock: any WallClock
     let scheme: String
     let logger: Logger
+    /// `Ferry.*` actions (`ClusterAdministration`); nil refuses them as unknown.
+    let administration: ClusterAdministration?
 
-    public init(handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger) {
+    public init(
+        handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger,
+        administration: ClusterAdministration? = nil
+    ) {
         self.handler = handler
         self.verifier = verifier
         self.clock = clock
         self.scheme = scheme
         self.logger = logger
+        self.administration = administration
     }
 
     @Sendable public func respond(to request: Request, context: Context) async throws -> Response {
@@ -52,6 +58,11 @@ public struct SQSResponder: HTTPResponder {
             return answerProtocol.error(
                 QueueError(.invalidParameterValue, "The request body exceeds \(Limits.requestBodyBytesMax) bytes."),
                 action: nil, requestId: requestId)
+        }
+        if let target = request.headers[.init("X-Amz-Target")!], target.hasPrefix("Ferry."), let administration {
+            return await administer(
+                administration, action: String(target.dropFirst(6)), request, body: body,
+                requestId: requestId)
         }
         do throws(QueueError) {
             let decoded = try decode(request, body: body, wireProtocol: wireProtocol)
@@ -132,6 +143,28 @@ public struct SQSResponder: HTTPResponder {
             } catch {
                 throw QueueError(.invalidParameterValue, "The request could not be decoded.")
             }
+        }
+    }
+
+    /// A `Ferry.*` action: authenticated as SQS requests are, answered in JSON.
+    private func administer(
+        _ administration: ClusterAdministration, action: String, _ request: Request, body: [UInt8], requestId: String
+    ) async -> Response {
+        do throws(QueueError) {
+            guard request.method == .post else {
+                throw QueueError(.invalidParameterValue, "AWS JSON requests must use POST.")
+            }
+            let target = request.head.path ?? "/"
+            let mark = target.firstIndex(of: "?") ?? target.endIndex
+            let rawQuery = mark == target.endIndex ? "" : String(target[target.index(after: mark)...])
+            _ = try authenticate(request, rawPath: String(target[..<mark]), rawQuery: rawQuery, body: body)
+            let answer = try await administration.handle(action: action, body: body)
+            var headers = HTTPFields()
+            headers[.contentType] = "application/x-amz-json-1.0"
+            headers[.init("x-amzn-RequestId")!] = requestId
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer)))
+        } catch {
+            return WireProtocol.json.error(error, action: nil, requestId: requestId)
         }
     }
 

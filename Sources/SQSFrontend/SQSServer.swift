@@ -80,7 +80,8 @@ public enum SQSServer {
         let responder = SQSResponder(
             handler: handler,
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(credentials: configuration.credentials),
-            clock: SystemWallClock(), scheme: scheme, logger: logger)
+            clock: SystemWallClock(), scheme: scheme, logger: logger,
+            administration: ClusterAdministration(node: node))
         let server: HTTPServerBuilder
         if let certificatePath = configuration.tlsCertificatePath {
             guard let keyPath = configuration.tlsKeyPath else {

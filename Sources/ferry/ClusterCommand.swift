@@ -5,8 +5,11 @@ import Foundation
 /// `ferry cluster up|down`: a local cluster of separate processes on loopback.
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cluster", abstract: "Start or stop a local cluster on loopback (one process per node).",
-        subcommands: [ClusterUp.self, ClusterDown.self])
+        commandName: "cluster",
+        abstract: "Start or stop a local cluster on loopback (one process per node); add, remove and inspect nodes.",
+        subcommands: [
+            ClusterUp.self, ClusterDown.self, ClusterStatus.self, ClusterAddNode.self, ClusterRemoveNode.self,
+        ])
 }
 
 /// The files of a local cluster directory.
@@ -30,10 +33,11 @@ struct LocalCluster {
     /// Writes node `id`'s config: `peers` maps every node id to the address this node dials it at (its
     /// own: where it listens).
     func writeConfig(
-        id: Int, peers: [String: String], host: String = "127.0.0.1", sqsPort: Int, shards: Int, replicationFactor: Int
+        id: Int, peers: [String: String], host: String = "127.0.0.1", sqsPort: Int, shards: Int, replicationFactor: Int,
+        sqsNodes: [String: String] = [:]
     ) throws {
         let config: [String: Any] = [
-            "cluster_name": "local", "node_id": id, "nodes": peers, "data_dir": data(id),
+            "cluster_name": "local", "node_id": id, "nodes": peers, "sqs_nodes": sqsNodes, "data_dir": data(id),
             "host": host, "port": sqsPort, "shards": shards, "replication_factor": replicationFactor,
             "tls_ca": certificates + "/ca.pem", "tls_cert": certificates + "/node-\(id).pem",
             "tls_key": certificates + "/node-\(id)-key.pem", "cluster_key": certificates + "/cluster.key",
@@ -71,6 +75,19 @@ struct LocalCluster {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// Node `id`'s config file, parsed.
+    func configValues(_ id: Int) -> [String: Any]? {
+        FileManager.default.contents(atPath: config(id)).flatMap {
+            (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any]
+        }
+    }
+
+    /// Node `id`'s SQS endpoint, from its config file.
+    func endpoint(_ id: Int) -> String? {
+        guard let values = configValues(id), let port = values["port"] as? Int else { return nil }
+        return "http://\(values["host"] as? String ?? "127.0.0.1"):\(port)"
     }
 
     /// Node ids with a config file here.
@@ -121,6 +138,12 @@ struct ClusterUp: AsyncParsableCommand {
     @Option(help: "Start only this node (it must belong to the cluster in --dir).")
     var only: Int?
 
+    @Option(
+        help:
+            "Add this many new nodes to the running local cluster in --dir (ids after the highest so far; ports as for the others): certificates, `ferry cluster add-node`, then `ferry serve --join`."
+    )
+    var add: Int?
+
     @Option(help: "Seconds to wait for every node to serve.")
     var timeout = 60
 
@@ -134,17 +157,22 @@ struct ClusterUp: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let add { return try await addNodes(add) }
         let cluster = LocalCluster(directory: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         _ = try CertificateFiles.write(
             directory: cluster.certificates, nodeIDs: (1...nodes).map(UInt64.init), hosts: ["127.0.0.1", "localhost"],
             clusterName: "local", force: false)
         var addresses: [String: String] = [:]
-        for id in 1...nodes { addresses["\(id)"] = "127.0.0.1:\(peerPort + id - 1)" }
+        var sqsAddresses: [String: String] = [:]
+        for id in 1...nodes {
+            addresses["\(id)"] = "127.0.0.1:\(peerPort + id - 1)"
+            sqsAddresses["\(id)"] = "127.0.0.1:\(sqsPort + id - 1)"
+        }
         for id in 1...nodes {
             try cluster.writeConfig(
                 id: id, peers: addresses, sqsPort: sqsPort + id - 1, shards: shards,
-                replicationFactor: replicationFactor)
+                replicationFactor: replicationFactor, sqsNodes: sqsAddresses)
         }
         let parts = credentials.split(separator: ":").map(String.init)
         for id in 1...nodes where (only == nil || only == id) && cluster.pid(id) == nil {
@@ -155,6 +183,44 @@ struct ClusterUp: AsyncParsableCommand {
             let endpoint = "http://127.0.0.1:\(sqsPort + id - 1)"
             try await cluster.waitServing(id, endpoint: endpoint, credentials: parts, deadline: deadline)
             print("node \(id): \(endpoint) (pid \(cluster.pid(id).map(String.init) ?? "?"), log \(cluster.log(id)))")
+        }
+    }
+}
+
+extension ClusterUp {
+    /// `--add N`: new nodes for the running cluster in --dir, each added to its configuration, then
+    /// started with `--join`; returns once they serve.
+    func addNodes(_ count: Int) async throws {
+        let cluster = LocalCluster(directory: dir)
+        let existing = cluster.nodeIDs
+        guard let first = existing.first, let values = cluster.configValues(first),
+            let peers = values["nodes"] as? [String: String]
+        else { throw ValidationError("\(dir) holds no local cluster (run `ferry cluster up --dir \(dir)` first)") }
+        let shards = values["shards"] as? Int ?? self.shards
+        let replicationFactor = values["replication_factor"] as? Int ?? self.replicationFactor
+        let target = try ClusterTarget.parse(["--dir", dir, "--credentials", credentials])
+        let parts = credentials.split(separator: ":").map(String.init)
+        var next = existing.max()! + 1
+        for _ in 0..<count {
+            let id = next
+            next += 1
+            _ = try CertificateFiles.write(
+                directory: cluster.certificates, nodeIDs: [UInt64(id)], hosts: ["127.0.0.1", "localhost"],
+                clusterName: "local", force: false)
+            let peer = "127.0.0.1:\(peerPort + id - 1)"
+            let sqs = "127.0.0.1:\(sqsPort + id - 1)"
+            var seeds = peers
+            seeds["\(id)"] = peer
+            try cluster.writeConfig(
+                id: id, peers: seeds, sqsPort: sqsPort + id - 1, shards: shards, replicationFactor: replicationFactor)
+            _ = try await target.call("AddNode", ["Id": id, "PeerAddress": peer, "SqsAddress": sqs])
+            try cluster.start(id, arguments: ["--join", "--credentials", credentials, "--fsync", fsync] + serveOptions)
+            let endpoint = "http://\(sqs)"
+            try await cluster.waitServing(
+                id, endpoint: endpoint, credentials: parts, deadline: Date().addingTimeInterval(Double(timeout)))
+            print(
+                "node \(id): \(endpoint) (pid \(cluster.pid(id).map(String.init) ?? "?"), log \(cluster.log(id))) added"
+            )
         }
     }
 }

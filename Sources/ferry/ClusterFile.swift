@@ -10,6 +10,8 @@ struct ClusterFile: Decodable {
     var nodeId: UInt64?
     /// Node id → peer address `HOST:PORT`, this node included.
     var nodes: [String: String]?
+    /// Node id → SQS address `HOST:PORT` (optional; recorded in the cluster configuration at its creation).
+    var sqsNodes: [String: String]?
     var peerListen: String?
     var dataDir: String?
     var host: String?
@@ -25,6 +27,7 @@ struct ClusterFile: Decodable {
         case clusterName = "cluster_name"
         case nodeId = "node_id"
         case nodes
+        case sqsNodes = "sqs_nodes"
         case peerListen = "peer_listen"
         case dataDir = "data_dir"
         case host, port, shards

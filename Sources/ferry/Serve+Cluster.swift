@@ -48,7 +48,19 @@ extension Serve {
                 nodeID: nodeID, clusterName: clusterName ?? file?.clusterName ?? "ferry", listen: listen, peers: peers,
                 tls: tls)
             cluster.nodes = addresses.keys.sorted()
+            cluster.peerAddresses = addresses.mapValues(\.description)
+            for (id, address) in file?.sqsNodes ?? [:] {
+                guard let id = UInt64(id), id >= 1 else {
+                    throw ValidationError("config sqs_nodes id '\(id)' is not a number ≥ 1")
+                }
+                cluster.sqsAddresses[id] = try ClusterFile.address(address, what: "node \(id)'s SQS address")
+                    .description
+            }
+            cluster.join = join
         } else {
+            if join {
+                throw ValidationError("--join needs the addresses of nodes of the cluster (--node or the config file)")
+            }
             cluster = ClusterConfiguration(
                 dataDirectory: dataDir, receiptHandleKey: try ReceiptKey.load(dataDirectory: dataDir))
             cluster.nodes = [nodeID]
@@ -64,6 +76,8 @@ extension Serve {
         cluster.accountId = accountId
         cluster.region = region
         cluster.shard.snapshotEntries = UInt64(snapshotEvery)
+        cluster.shard.snapshotBytesPerSecondMax = snapshotMibPerSecond << 20
+        cluster.membership.movingShardsMax = movingShardsMax
         switch fsync {
         case "batch":
             cluster.syncPolicy = .deferred
@@ -78,20 +92,14 @@ extension Serve {
         } catch {
             throw ValidationError(error.description)
         }
-        let placement =
-            "nodes \(cluster.nodes.sorted().map(String.init).joined(separator: ",")) replication-factor \((try? cluster.placement())?.replicationFactor ?? cluster.replicationFactor)"
-        try CreationRecord.check(dataDirectory: dataDir, file: "placement", value: placement) { stored in
-            "\(dataDir) belongs to a cluster of \(stored); this start asks for \(placement). This version cannot change a cluster's nodes or replication factor: start it with its original nodes"
-        }
         return cluster
     }
 }
 
 /// A fact fixed when a node's data directory is created, recorded in a file of it: written at the first
-/// start, compared at every later one. The shard count (`shard-count`: a queue's shard is a hash of its
-/// name modulo the count, so another count would lose every queue) and the node set with the replication
-/// factor (`placement`: they decide which node holds which shard, and this version does not move
-/// replicas between nodes).
+/// start, compared at every later one: the shard count (`shard-count`: a queue's shard is a hash of its
+/// name modulo the count, so another count would lose every queue). The node set is not recorded: nodes
+/// join and leave a running cluster, and its configuration is the metadata group's.
 enum CreationRecord {
     static func check(
         dataDirectory: String, file: String, value: String, mismatch: (_ stored: String) -> String

@@ -33,6 +33,12 @@ struct Serve: AsyncParsableCommand {
         help: "A node of the cluster as ID=HOST:PORT, its peer-link address, this node included (repeatable).")
     var nodeAddresses: [String] = []
 
+    @Flag(
+        help:
+            "Join a running cluster as a node added by `ferry cluster add-node`: host nothing until the cluster's configuration gives this node replicas (--node names nodes of the cluster to reach, this node included)."
+    )
+    var join = false
+
     @Option(help: "HOST:PORT to accept peer links on (default: this node's --node address).")
     var peerListen: String?
 
@@ -62,6 +68,15 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "With --fsync batch: milliseconds between fdatasyncs (1–10000).")
     var fsyncIntervalMs = 50
+
+    @Option(
+        help:
+            "Shards whose replicas move at once when nodes join or leave (1–64; the metadata group's leader's setting applies)."
+    )
+    var movingShardsMax = 2
+
+    @Option(help: "MiB per second each shard's leader streams snapshots at, at most (1–4096): bounds what moves take.")
+    var snapshotMibPerSecond = 32
 
     @Option(help: "Commands logged between snapshots of the queue state (1000–100000000).")
     var snapshotEvery = 100_000
@@ -111,6 +126,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--snapshot-every must be 1000–100000000")
         }
         if let dataDir, dataDir.isEmpty { throw ValidationError("--data-dir must not be empty") }
+        guard (1...64).contains(movingShardsMax) else { throw ValidationError("--moving-shards-max must be 1–64") }
+        guard (1...4_096).contains(snapshotMibPerSecond) else {
+            throw ValidationError("--snapshot-mib-per-second must be 1–4096")
+        }
     }
 
     func run() async throws {

@@ -78,6 +78,29 @@ import Testing
         #expect(group.members.values.allSatisfy { $0.driver.engine.messageCount == 60 })
     }
 
+    /// Moves catch new replicas up by snapshot; `snapshotBytesPerSecondMax` keeps them from taking the
+    /// leader's whole bandwidth.
+    @Test func theLeaderStreamsSnapshotsNoFasterThanItsBytesPerSecond() throws {
+        var settings = Self.settings()
+        settings.snapshotBytesPerSecondMax = 5_120  // ten pieces of 512 bytes a second
+        var group = try Self.laggingFollower(settings, sends: 60)
+        group.network = { _, _, _ in .deliver }
+        group.sent = []
+        var ticks = 0
+        while !Self.caughtUp(group) && ticks < 1_000 {
+            try group.tick()
+            ticks += 1
+        }
+        #expect(Self.caughtUp(group))
+        let bytes = group.sent.filter { $0.frame.kind == .snapshotChunk }
+            .reduce(0) { $0 + $1.frame.payload.readableBytes - SnapshotChunk.headerSize }
+        let seconds = Double(ticks * settings.tickMilliseconds) / 1_000
+        #expect(bytes > 10_000, "a snapshot of about 15 kB")
+        // One window (3 pieces) may go at once; the rest at the rate.
+        #expect(Double(bytes) <= 5_120 * seconds + 3 * 512, "\(bytes) bytes in \(seconds) s")
+        #expect(seconds >= Double(bytes - 3 * 512) / 5_120 - 0.2)
+    }
+
     @Test func theLeaderNeverHasMorePiecesUnacknowledgedThanTheWindow() throws {
         var group = try Self.laggingFollower(Self.settings(), sends: 60)
         group.network = { _, _, _ in .deliver }

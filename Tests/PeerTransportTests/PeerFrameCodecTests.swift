@@ -96,21 +96,40 @@ import Testing
         #expect(try PeerHello(decoding: future.encoded()).protocolVersion == 9)
     }
 
-    /// The hello carries the cluster's fixed facts; a difference is named fact by fact.
+    /// The hello carries the cluster's fixed facts; a difference is named fact by fact. The node set is
+    /// not one of them (protocol 7): nodes join and leave a running cluster.
     @Test func helloCarriesTheClustersFixedFactsAndNamesEachDifference() throws {
         let key = [UInt8](repeating: 7, count: 32)
-        let facts = PeerClusterFacts(shardCount: 8, replicationFactor: 3, nodes: [3, 1, 2], clusterKey: key)
+        let facts = PeerClusterFacts(shardCount: 8, replicationFactor: 3, clusterKey: key)
         let hello = PeerHello(nodeID: 3, clusterName: "prod-eu", facts: facts)
         #expect(try PeerHello(decoding: hello.encoded()) == hello)
-        #expect(facts == PeerClusterFacts(shardCount: 8, replicationFactor: 3, nodes: [1, 2, 3], clusterKey: key))
+        #expect(hello.encoded().readableBytes == 8 + 1 + 7 + 2 + 14, "no node-set fingerprint")
         #expect(facts.differences(from: facts).isEmpty)
-        let other = PeerClusterFacts(
-            shardCount: 4, replicationFactor: 3, nodes: [1, 2, 3, 4], clusterKey: [UInt8](repeating: 8, count: 32))
+        let other = PeerClusterFacts(shardCount: 4, replicationFactor: 3, clusterKey: [UInt8](repeating: 8, count: 32))
         let differences = facts.differences(from: other)
-        #expect(differences.count == 3)
-        #expect(differences.first == "shard count: 8 here, 4 there")
-        #expect(differences.contains { $0.hasPrefix("node set") })
-        #expect(differences.contains { $0.hasPrefix("cluster key") })
+        #expect(differences == ["shard count: 8 here, 4 there", "cluster key: the cluster.key files differ"])
         #expect(facts.differences(from: .unknown).isEmpty, "a transport without facts (tests) agrees with any")
+    }
+
+    /// A hello of protocol 4 to 6 (with the node-set fingerprint those carried) still decodes, so the link
+    /// can refuse the older node by its version.
+    @Test func aVersion6HelloStillDecodesWithoutItsNodeSet() throws {
+        var versionSix = ByteBuffer()
+        versionSix.writeInteger(UInt64(3), endianness: .little)
+        versionSix.writeInteger(UInt8(7))
+        versionSix.writeString("prod-eu")
+        versionSix.writeInteger(UInt16(6), endianness: .little)
+        versionSix.writeInteger(UInt32(8), endianness: .little)
+        versionSix.writeInteger(UInt16(3), endianness: .little)
+        versionSix.writeInteger(UInt64(0xDEAD_BEEF), endianness: .little)  // the node set's fingerprint
+        versionSix.writeInteger(UInt64(42), endianness: .little)
+        let hello = try PeerHello(decoding: versionSix)
+        #expect(hello.protocolVersion == 6)
+        #expect(hello.facts == PeerClusterFacts(shardCount: 8, replicationFactor: 3, clusterKeyFingerprint: 42))
+        #expect(try PeerHello(decoding: hello.encoded()) == hello)
+        #expect(hello.encoded().readableBytes == versionSix.readableBytes)
+        var truncated = versionSix
+        truncated.moveWriterIndex(to: versionSix.writerIndex - 1)
+        #expect(throws: PeerFrameError.self) { try PeerHello(decoding: truncated) }
     }
 }

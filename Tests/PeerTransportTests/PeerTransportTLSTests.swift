@@ -10,6 +10,8 @@ import Testing
 @Suite(.serialized) struct PeerTransportTLSTests {
     final class Inbox: Sendable {
         let frames = Mutex<[(PeerNodeID, PeerFrame)]>([])
+        /// Each `onLinkChange`: the peer, and whether its link came up.
+        let linkChanges = Mutex<[(PeerNodeID, Bool)]>([])
 
         func waitFor(count: Int, seconds: Double = 10) async -> [(PeerNodeID, PeerFrame)] {
             let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
@@ -48,12 +50,16 @@ import Testing
         return channels.map { $0.localAddress!.port! }
     }
 
+    /// Node `id` listening on `ports[id]`, its peers the other nodes of `ports` (only those in `knowing`
+    /// when given).
     static func start(
-        _ id: UInt64, ports: [UInt64: Int], tls: PeerTLSMaterial? = nil, cluster: String = "test",
-        facts: PeerClusterFacts = .unknown
+        _ id: UInt64, ports: [UInt64: Int], knowing: Set<UInt64>? = nil, tls: PeerTLSMaterial? = nil,
+        cluster: String = "test", facts: PeerClusterFacts = .unknown
     ) async throws -> Node {
         var peers: [UInt64: PeerAddress] = [:]
-        for (peer, port) in ports where peer != id { peers[peer] = PeerAddress(host: "127.0.0.1", port: port) }
+        for (peer, port) in ports where peer != id && knowing?.contains(peer) != false {
+            peers[peer] = PeerAddress(host: "127.0.0.1", port: port)
+        }
         var configuration = PeerTransportConfiguration(
             nodeID: id, clusterName: cluster, listen: PeerAddress(host: "127.0.0.1", port: ports[id]!), peers: peers,
             tls: try tls ?? material(id))
@@ -63,9 +69,10 @@ import Testing
         let inbox = Inbox()
         var logger = Logger(label: "peer-\(id)")
         logger.logLevel = .critical
-        let transport = try PeerTransport(configuration: configuration, group: group, logger: logger) { peer, frame in
-            inbox.frames.withLock { $0.append((peer, frame)) }
-        }
+        let transport = try PeerTransport(
+            configuration: configuration, group: group, logger: logger,
+            onFrame: { peer, frame in inbox.frames.withLock { $0.append((peer, frame)) } },
+            onLinkChange: { peer, isUp in inbox.linkChanges.withLock { $0.append((peer, isUp)) } })
         try await transport.start()
         return Node(transport: transport, inbox: inbox)
     }
@@ -180,9 +187,9 @@ import Testing
         let map: [UInt64: Int] = [1: ports[0], 2: ports[1]]
         let key = [UInt8](repeating: 1, count: 32)
         let one = try await Self.start(
-            1, ports: map, facts: PeerClusterFacts(shardCount: 8, replicationFactor: 2, nodes: [1, 2], clusterKey: key))
+            1, ports: map, facts: PeerClusterFacts(shardCount: 8, replicationFactor: 2, clusterKey: key))
         let two = try await Self.start(
-            2, ports: map, facts: PeerClusterFacts(shardCount: 4, replicationFactor: 2, nodes: [1, 2], clusterKey: key))
+            2, ports: map, facts: PeerClusterFacts(shardCount: 4, replicationFactor: 2, clusterKey: key))
         try await Task.sleep(for: .milliseconds(700))
         #expect(!two.transport.isConnected(1))
         #expect(!one.transport.isConnected(2))

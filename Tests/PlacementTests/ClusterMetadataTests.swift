@@ -52,6 +52,26 @@ import Testing
         }
     }
 
+    /// The metadata group (numbered after the shards) is placed, moved and reported like a shard, and every
+    /// group remembers the voters it started with.
+    @Test func theMetadataGroupMovesLikeAShardAndGenesisStaysPut() throws {
+        var metadata = try Self.cluster(shards: 8)
+        let group = metadata.metadataGroup
+        #expect(group == ShardID(8))
+        #expect(metadata.shards.count == 9)
+        let genesis = (0...8).map { metadata.genesisVoters(of: ShardID(UInt32($0))) }
+        #expect(Set(metadata.replicas(of: group).voters) == Set(metadata.placement!.replicas(of: group)))
+        try Self.add(4, to: &metadata)
+        try Self.add(5, to: &metadata)
+        try metadata.apply(.removeNode(1))
+        try Self.settle(&metadata)
+        #expect(metadata.nodes[1]?.state == .removed)
+        #expect(Set(metadata.replicas(of: group).voters) == Set(metadata.placedReplicas(of: group)))
+        #expect(!metadata.replicas(of: group).voters.contains(1))
+        #expect((0...8).map { metadata.genesisVoters(of: ShardID(UInt32($0))) } == genesis)
+        #expect(metadata.initialNodes == [1, 2, 3])
+    }
+
     @Test func aNewClusterIsPlacedAndSettled() throws {
         let metadata = try Self.cluster()
         #expect(metadata.activeNodes == [1, 2, 3])
@@ -158,7 +178,8 @@ import Testing
             (.setTargets([ShardTarget(shard: ShardID(0), voters: [])]), "distinct"),
             (.setTargets([ShardTarget(shard: ShardID(0), voters: [1, 2, 7])]), "not active"),
             (.reportVoters(shard: ShardID(0), voters: [1, 8], index: 1), "distinct nodes"),
-            (.reportVoters(shard: ShardID(16), voters: [1], index: 1), "does not exist"),
+            // Shard 16 of 16 is the metadata group; 17 does not exist.
+            (.reportVoters(shard: ShardID(17), voters: [1], index: 1), "does not exist"),
         ]
         for (command, reason) in refused {
             #expect(throws: MetadataError.self) { try metadata.apply(command) }

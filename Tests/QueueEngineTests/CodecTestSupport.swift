@@ -1,4 +1,5 @@
 import Foundation
+import Placement
 
 @testable import QueueEngine
 
@@ -123,7 +124,37 @@ enum SampleCommands {
         .importMessages(sourceShard: 0, messages: []),
         .settleOutbox(delivered: [1, 2, UInt64.max], returned: []),
         .settleOutbox(delivered: [], returned: [7]),
+        .initializeCluster(metadata),
+        .changeCluster(.addNode(id: 4, peerAddress: "[::1]:7004", sqsAddress: "node-4.example:9324")),
+        .changeCluster(.addNode(id: 0, peerAddress: "", sqsAddress: "")),
+        .changeCluster(.activate(UInt64.max)),
+        .changeCluster(.removeNode(2)),
+        .changeCluster(
+            .setTargets([ShardTarget(shard: ShardID(0), voters: [3, 1]), ShardTarget(shard: ShardID(4), voters: [2])])),
+        .changeCluster(.setTargets([])),
+        .changeCluster(.reportVoters(shard: ShardID(UInt32.max), voters: [1, 2, 3, 1, 2, 3], index: UInt64.max)),
     ]
+
+    /// A cluster's configuration with one of everything its encoding holds: nodes in every state (a removed
+    /// one among them), a shard moving, a report of joint voters at an index.
+    static let metadata: ClusterMetadata = {
+        let nodes = (1...3).map { id in
+            NodeRecord(
+                id: NodeID(id), peerAddress: "10.0.0.\(id):7000", sqsAddress: "sqs-\(id).example:9324", state: .joining)
+        }
+        var metadata = try! ClusterMetadata(shardCount: 4, replicationFactor: 3, nodes: nodes)
+        try! metadata.apply(.addNode(id: 200, peerAddress: "[fe80::1]:7000", sqsAddress: "[fe80::1]:9324"))
+        try! metadata.apply(.addNode(id: 9, peerAddress: "9.example:7000", sqsAddress: "9.example:9324"))
+        try! metadata.apply(.activate(9))
+        try! metadata.apply(.removeNode(9))
+        try! metadata.apply(.addNode(id: 5, peerAddress: "5.example:7000", sqsAddress: "5.example:9324"))
+        try! metadata.apply(.activate(5))
+        try! metadata.apply(.setTargets([ShardTarget(shard: ShardID(1), voters: [5, 1, 2])]))
+        let voters = metadata.shards[1].voters
+        try! metadata.apply(.reportVoters(shard: ShardID(1), voters: voters + [5], index: 300))
+        try! metadata.apply(.removeNode(3))
+        return metadata
+    }()
 
     static let timestamps: [Int64] = [0, 1, -1, 1_700_000_000_000, Int64.min, Int64.max]
 

@@ -97,7 +97,7 @@ struct SnapshotTests {
     @Test func emptyEngineRoundTrips() throws {
         let engine = QueueEngine(configuration: codecTestConfiguration)
         let bytes = engine.snapshot()
-        #expect(Array(bytes.prefix(5)) == Array("FRYS".utf8) + [3])
+        #expect(Array(bytes.prefix(5)) == Array("FRYS".utf8) + [4])
         let restored = try QueueEngine(configuration: codecTestConfiguration, snapshot: bytes)
         #expect(restored.snapshot() == bytes)
         #expect(restored.queueNames.isEmpty && restored.clock == 0)
@@ -129,7 +129,7 @@ struct SnapshotTests {
         harness.apply(.deleteQueue(name: "gone"))
         let bytes = harness.engine.snapshot()
         let expected = [
-            "46525953", "03", "07", "0965752d776573742d33", "0c313233343536373839303132",  // magic, version, shard
+            "46525953", "04", "07", "0965752d776573742d33", "0c313233343536373839303132",  // magic, version, shard
             "d00f", "01", "03", "01", "00",  // clock, next sequence, incarnation, task number; no advance
             "01", "04676f6e65", "d00f",  // deleted queues: gone at 1000
             "01", "0171", "01", "d00f", "d00f", "00",  // queue q: incarnation, timestamps, no purge
@@ -140,10 +140,30 @@ struct SnapshotTests {
             "00",  // move tasks
             "01", "00", "00",  // next transfer id, outbox, import records
             "02",  // rules
-            "11d644c340eb7fd45567f28847d1c597991cef0679d07063547830ab691a3c90",  // SHA-256
+            "00",  // no cluster configuration
+            "23c96c483e7fdd3dce23655fdb3ecde7f93788c18d03c3174fcc36e7f656bfc0",  // SHA-256
         ].joined()
         #expect(MessageDigest.hex(bytes) == expected)
         #expect(try QueueEngine(configuration: codecTestConfiguration, snapshot: bytes).queueNames == ["q"])
+    }
+
+    /// Format 3 (before the cluster's configuration) is still read: the same state as `formatIsStable`,
+    /// with no configuration.
+    @Test func formatThreeIsStillRead() throws {
+        let bytes = Self.bytes(
+            fromHex: [
+                "46525953", "03", "07", "0965752d776573742d33", "0c313233343536373839303132",
+                "d00f", "01", "03", "01", "00", "01", "04676f6e65", "d00f", "01", "0171", "01", "d00f", "d00f", "00",
+                "00", "80808001", "80982a", "00", "0a", "00", "00", "00", "00", "d804", "01", "00", "00",
+                "057175657565", "087065725175657565", "01", "0174", "0176", "00", "00", "00", "00", "00", "00", "00",
+                "01", "00", "00", "02",
+                "11d644c340eb7fd45567f28847d1c597991cef0679d07063547830ab691a3c90",
+            ].joined())
+        let engine = try QueueEngine(configuration: codecTestConfiguration, snapshot: bytes)
+        #expect(engine.queueNames == ["q"])
+        #expect(engine.rules == Rules.current && engine.clusterMetadata == nil)
+        // Written back in the current format: the same state, with the configuration's absence appended.
+        #expect(engine.snapshot()[4] == QueueEngine.snapshotFormatVersion)
     }
 
     /// Format 1 (before transfers between shards) is still read: the same state as `formatIsStable`.
@@ -204,7 +224,7 @@ struct SnapshotTests {
         #expect(
             Self.restoreError(Array("not a snapshot at all, but long enough to have a checksum".utf8))?.code
                 == .notASnapshot)
-        bytes[4] = 4
+        bytes[4] = 5
         #expect(Self.restoreError(bytes)?.code == .unsupportedVersion)
         bytes[4] = 0
         #expect(Self.restoreError(bytes)?.code == .unsupportedVersion)

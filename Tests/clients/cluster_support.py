@@ -6,6 +6,7 @@ threads, each pinned to a node and moving to the next node when its node fails; 
 delete. `check_history` then says what was lost, unexpected or duplicated.
 """
 
+import json
 import os
 import random
 import re
@@ -125,15 +126,16 @@ def wait_dead(pid, timeout=10):
 class LoopbackCluster:
     """`ferry cluster up --nodes 3` in a temporary directory."""
 
-    def __init__(self, nodes=3, shards=4, fsync="always", replication_factor=3):
+    def __init__(self, nodes=3, shards=4, fsync="always", replication_factor=3, nodes_max=None):
+        """`nodes_max`: ports are kept for that many nodes (nodes added later with `add`)."""
         self.binary = fs.resolve_ferry_bin()
         self.nodes = nodes
         self.shards = shards
         self.replication_factor = replication_factor
         self.fsync = fsync
         self.dir = tempfile.mkdtemp(prefix="ferry-cluster-")
-        self.sqs_base = free_port_block(nodes)
-        self.peer_base = free_port_block(nodes)
+        self.sqs_base = free_port_block(nodes_max or nodes)
+        self.peer_base = free_port_block(nodes_max or nodes)
 
     def endpoint(self, node):
         return f"http://127.0.0.1:{self.sqs_base + node - 1}"
@@ -160,6 +162,29 @@ class LoopbackCluster:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         assert r.returncode == 0, f"cluster up failed: {r.stdout}\n{r.stderr}\n{self.tail_logs()}"
         return r.stdout
+
+    def add(self, count, timeout=120):
+        """`ferry cluster up --add COUNT`: new nodes added to the running cluster and started with --join."""
+        r = subprocess.run(
+            [self.binary, "cluster", "up", "--dir", self.dir, "--add", str(count),
+             "--sqs-port", str(self.sqs_base), "--peer-port", str(self.peer_base),
+             "--credentials", fs.CREDENTIALS_ARG, "--fsync", self.fsync, "--timeout", str(timeout - 10)],
+            capture_output=True, text=True, timeout=timeout)
+        assert r.returncode == 0, f"cluster up --add failed: {r.stdout}\n{r.stderr}\n{self.tail_logs()}"
+        self.nodes += count
+        return r.stdout
+
+    def cluster_command(self, *args, timeout=60):
+        """`ferry cluster ARGS --dir DIR`; returns the completed process."""
+        return subprocess.run(
+            [self.binary, "cluster", *args, "--dir", self.dir, "--credentials", fs.CREDENTIALS_ARG],
+            capture_output=True, text=True, timeout=timeout)
+
+    def status(self):
+        """`ferry cluster status --json`, parsed."""
+        r = self.cluster_command("status", "--json")
+        assert r.returncode == 0, f"cluster status failed: {r.stdout}\n{r.stderr}"
+        return json.loads(r.stdout)
 
     def down(self):
         subprocess.run(
