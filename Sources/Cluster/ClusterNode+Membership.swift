@@ -19,6 +19,8 @@ struct ClusterView {
     var postedTargets: [ShardID: [NodeID]] = [:]
     /// Since when (monotonic ms) each hosted replica has been out of its settled group.
     var retirableSince: [ShardID: Int64] = [:]
+    /// The version of the configuration kept in the data directory.
+    var savedVersion: UInt64?
 }
 
 /// A node follows the cluster configuration the metadata group keeps (`ClusterMetadata`): every
@@ -107,7 +109,10 @@ extension ClusterNode {
         do {
             read = try await router.query(.clusterMetadata, on: group)
         } catch {
-            return  // no leader reachable now: keep following the last configuration read
+            // No leader reachable now: keep following the last configuration read, and retire nothing on
+            // the strength of one read after the outage.
+            view.withLock { $0.retirableSince = [:] }
+            return
         }
         guard case .clusterMetadata(let metadata?) = read else {
             // Nothing recorded yet: the metadata group's replicas record the configured cluster (the first
@@ -133,27 +138,22 @@ extension ClusterNode {
                     ?? "",
                 sqsAddress: configuration.sqsAddresses[id] ?? "", state: .active)
         }
+        // An address the configuration cannot record (not host:port, or too long) is left unknown.
+        let recordable = records.map { record in
+            var record = record
+            if !ClusterMetadata.isAddress(record.peerAddress) { record.peerAddress = "" }
+            if !ClusterMetadata.isAddress(record.sqsAddress) { record.sqsAddress = "" }
+            return record
+        }
         return try? ClusterMetadata(
-            shardCount: placement.shardCount, replicationFactor: configuration.replicationFactor, nodes: records)
+            shardCount: placement.shardCount, replicationFactor: configuration.replicationFactor, nodes: recordable)
     }
 
     /// Links, routes and replicas as `metadata` says.
     private func follow(_ metadata: ClusterMetadata) {
         let me = configuration.nodeID
-        var peers: [NodeID: PeerAddress] = [:]
-        let configured = configuration.transport?.peers ?? [:]
-        for record in metadata.nodeList where record.id != me && record.state != .removed {
-            // A node recorded without an address (configured without one) keeps the configured address.
-            if let address = Self.peerAddress(record.peerAddress) ?? configured[record.id] {
-                peers[record.id] = address
-            }
-        }
-        transport?.setPeers(peers)
-        var routes: [ShardID: [NodeID]] = [:]
-        for (index, replicas) in metadata.shards.enumerated() {
-            routes[ShardID(UInt32(index))] = replicas.voters + replicas.target.filter { !replicas.voters.contains($0) }
-        }
-        router.setRoutes(routes)
+        linkAndRoute(metadata)
+        save(metadata)
         let now = ShardReplica.monotonicMilliseconds()
         for (index, replicas) in metadata.shards.enumerated() {
             let shard = ShardID(UInt32(index))
@@ -168,6 +168,17 @@ extension ClusterNode {
                         }
                         return false
                     }
+                    // The configuration's voters are as the group's leader last reported them, which may be
+                    // older than the group: the replica itself must also be out of its group's membership
+                    // (or never have received anything of it).
+                    let status = replica.status
+                    let isOut =
+                        !(status.voters + status.outgoingVoters + status.learners).contains(me)
+                        || (status.isRepairing && status.appliedIndex == 0)
+                    guard isOut else {
+                        view.retirableSince[shard] = nil
+                        return false
+                    }
                     let since = view.retirableSince[shard] ?? now
                     view.retirableSince[shard] = since
                     return now - since >= configuration.membership.retireAfterMilliseconds
@@ -179,9 +190,79 @@ extension ClusterNode {
         }
     }
 
+    /// The file in the data directory that keeps the last configuration read, so that a node restarted
+    /// after the cluster changed around it (its configured peers removed, the metadata group moved to
+    /// nodes added later) links to the current members and asks them, not only its configured nodes.
+    static let savedConfigurationName = "cluster-configuration"
+
+    /// Keeps `metadata` when it is newer than the saved one.
+    private func save(_ metadata: ClusterMetadata) {
+        let isNewer = view.withLock { view -> Bool in
+            guard metadata.version != view.savedVersion else { return false }
+            view.savedVersion = metadata.version
+            return true
+        }
+        guard isNewer else { return }
+        do {
+            try ShardStorage.replaceCheckedFile(
+                Self.savedConfigurationName, with: Array(try JSONEncoder().encode(metadata)),
+                directory: configuration.dataDirectory, fileSystem: configuration.fileSystem)
+        } catch {
+            view.withLock { $0.savedVersion = nil }
+            logger.warning("cannot keep the cluster configuration in \(configuration.dataDirectory): \(error)")
+        }
+    }
+
+    /// The configuration this node last read, as kept in its data directory (nil: none, or damaged).
+    static func savedConfiguration(_ configuration: ClusterConfiguration) -> ClusterMetadata? {
+        guard
+            case .valid(let bytes) = ShardStorage.readCheckedFile(
+                savedConfigurationName, directory: configuration.dataDirectory, fileSystem: configuration.fileSystem,
+                bytesMax: 16 << 20)
+        else { return nil }
+        return try? JSONDecoder().decode(ClusterMetadata.self, from: Data(bytes))
+    }
+
+    /// At start: links and routes as the configuration last read says, until it is read again.
+    func followSaved() {
+        guard followsConfiguration, let saved = Self.savedConfiguration(configuration) else { return }
+        view.withLock { $0.savedVersion = saved.version }
+        linkAndRoute(saved)
+    }
+
+    /// Peer links to every member, routes to the nodes that hold each group.
+    private func linkAndRoute(_ metadata: ClusterMetadata) {
+        let me = configuration.nodeID
+        var peers: [NodeID: PeerAddress] = [:]
+        let configured = configuration.transport?.peers ?? [:]
+        for record in metadata.nodeList where record.id != me && record.state != .removed {
+            // A node recorded without an address (configured without one) keeps the configured address.
+            if let address = Self.peerAddress(record.peerAddress) ?? configured[record.id] {
+                peers[record.id] = address
+            }
+        }
+        // Before the first read, the configured nodes stay linked too (one may be what answers the read).
+        if view.withLock({ $0.metadata == nil }) {
+            for (id, address) in configured where id != me && peers[id] == nil && metadata.nodes[id]?.state != .removed
+            {
+                peers[id] = address
+            }
+        }
+        transport?.setPeers(peers)
+        var routes: [ShardID: [NodeID]] = [:]
+        for (index, replicas) in metadata.shards.enumerated() {
+            routes[ShardID(UInt32(index))] = replicas.voters + replicas.target.filter { !replicas.voters.contains($0) }
+        }
+        router.setRoutes(routes)
+    }
+
     /// Opens an empty replica of `shard` here (a learner once the group's leader adds it).
     private func host(_ shard: ShardID, metadata: ClusterMetadata, target: [NodeID]) {
+        guard !view.withLock({ $0.isStopped }) else { return }
         do {
+            try ShardStorage.createForRepair(
+                directory: Self.directory(of: shard, in: configuration.dataDirectory),
+                fileSystem: configuration.fileSystem)
             let replica = try openReplica(shard, metadata.genesisVoters(of: shard))
             replica.post(.setTarget(target))
             view.withLock {

@@ -119,7 +119,8 @@ public final class ClusterNode: Sendable {
             throw error
         }
         router.set(replicas)
-        if configuration.join {
+        followSaved()
+        if configuration.join && knownSavedVersion == nil {
             // Placement over the nodes this one was told of says nothing: ask them all until the
             // configuration is read.
             let others = configuration.nodes.filter { $0 != configuration.nodeID }
@@ -127,6 +128,8 @@ public final class ClusterNode: Sendable {
                 Dictionary(uniqueKeysWithValues: (placement.shards + [placement.metadataGroup]).map { ($0, others) }))
         }
     }
+
+    private var knownSavedVersion: UInt64? { view.withLock { $0.savedVersion } }
 
     /// A group's directory in the data directory: `shard-N` (the metadata group is `shard-<shardCount>`).
     static func directory(of shard: ShardID, in dataDirectory: String) -> String {

@@ -48,15 +48,14 @@ final class NodeRouter: Sendable {
     /// Stops routing to this node's replica of `shard` (it left its group); returns it.
     func remove(_ shard: ShardID) -> ShardReplica? { replicas.withLock { $0.removeValue(forKey: shard) } }
 
-    /// This node's replica of `shard` while it is a member of its group: one the group removed (it waits
-    /// to be retired) or has not added yet (a new replica waiting for its leader) serves nothing, so the
-    /// request goes to a node whose replica does.
+    /// This node's replica of `shard` while it is a voter of its group and not repairing: one the group
+    /// removed (it waits to be retired), one not added yet or still catching up as a learner (a replica
+    /// moving here) serves nothing, so the request goes to a node whose replica does.
     func member(_ shard: ShardID) -> ShardReplica? {
         guard let replica = replica(shard) else { return nil }
         let status = replica.status
-        let isMember =
-            status.voters.contains(nodeID) || status.outgoingVoters.contains(nodeID) || status.learners.contains(nodeID)
-        return isMember ? replica : nil
+        let isVoter = status.voters.contains(nodeID) || status.outgoingVoters.contains(nodeID)
+        return isVoter && !status.isRepairing ? replica : nil
     }
 
     /// Every replica this node hosts.

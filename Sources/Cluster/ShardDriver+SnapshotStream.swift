@@ -104,6 +104,11 @@ extension ShardDriver {
                 continue
             }
             guard monotonic - last >= settings.snapshotChunkTimeoutMilliseconds else { continue }
+            if outgoing.nextOffset == outgoing.acknowledged && snapshotSendBudget <= 0 {
+                // Nothing in flight: it waits for the budget, not for the follower.
+                outgoingSnapshots[peer]!.lastProgressMilliseconds = monotonic
+                continue
+            }
             outgoing.stalls += 1
             guard outgoing.stalls <= settings.snapshotStallsMax else {
                 outgoingSnapshots[peer] = nil

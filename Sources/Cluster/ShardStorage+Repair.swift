@@ -40,6 +40,15 @@ extension ShardStorage {
         }
     }
 
+    /// Creates `directory` for a new replica of a running group, marked as repairing: an empty log has no
+    /// vote to remember and none of the entries its group committed, so it must neither vote nor campaign
+    /// (even where the group's first voters name it) until it has everything its leader had committed.
+    package static func createForRepair(directory: String, fileSystem: any FileSystem) throws {
+        try fileSystem.createDirectory(directory)
+        guard !markerExists(directory: directory, fileSystem: fileSystem) else { return }
+        try writeMarker(fileSystem.path(directory, repairMarkerName), directory: directory, fileSystem: fileSystem)
+    }
+
     /// True when `directory` holds the repair marker (false when the directory does not exist yet).
     private static func markerExists(directory: String, fileSystem: any FileSystem) -> Bool {
         do {

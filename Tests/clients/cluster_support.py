@@ -174,6 +174,19 @@ class LoopbackCluster:
         self.nodes += count
         return r.stdout
 
+    def restart(self, node):
+        """kill -9 of `node`, then `ferry serve --config node-N.json` again, as `cluster up` starts it (its
+        config file as first written: its configured peers may have left the cluster since)."""
+        self.kill9(node)
+        log = open(os.path.join(self.dir, f"node-{node}.log"), "ab")
+        process = subprocess.Popen(
+            [self.binary, "serve", "--config", os.path.join(self.dir, f"node-{node}.json"),
+             "--credentials", fs.CREDENTIALS_ARG, "--fsync", self.fsync],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        with open(os.path.join(self.dir, f"node-{node}.pid"), "w") as f:
+            f.write(f"{process.pid}\n")
+        return process
+
     def cluster_command(self, *args, timeout=60):
         """`ferry cluster ARGS --dir DIR`; returns the completed process."""
         return subprocess.run(
