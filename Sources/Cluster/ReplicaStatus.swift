@@ -33,13 +33,17 @@ public struct ReplicaStatus: Sendable, Equatable, Codable {
     /// On the leader: every other member's progress. Empty elsewhere.
     public var followers: [Follower]
     public var isRepairing: Bool
+    /// Client commands proposed or forwarded here and not yet applied.
+    public var pendingProposals: Int
+    /// The log index of this replica's newest snapshot (0: none yet).
+    public var snapshotIndex: UInt64
 
     init(shard: ShardID, driver: ShardDriver) {
         let raft = driver.raft
         self.shard = shard.rawValue
         role = "\(raft.role)"
         term = raft.term
-        leader = driver.knownLeader
+        leader = raft.leader
         commitIndex = raft.commitIndex
         appliedIndex = raft.appliedIndex
         lastIndex = raft.lastIndex
@@ -55,6 +59,8 @@ public struct ReplicaStatus: Sendable, Equatable, Codable {
                     recentActive: $0.value.recentActive)
             }.sorted { $0.node < $1.node } : []
         isRepairing = raft.isRepairing
+        pendingProposals = driver.pending.count
+        snapshotIndex = driver.snapshotIndex
     }
 
     /// Every voter, both configurations while joint, in `order`'s order where it names them (preferred

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 import Foundation
 import Logging
@@ -52,6 +53,9 @@ final class ShardReplica: @unchecked Sendable {
     /// The wall clock when this shell started, and the monotonic clock then (see `ShardTime`).
     private let wallAtStart: Int64
     private let monotonicAtStart: Int64
+    /// How long each persist (entries and hard state, one fdatasync under `--fsync always`) takes; a no-op
+    /// unless the process bootstrapped a metrics backend (`ferry serve`: Prometheus).
+    private let persistTimer: CoreMetrics.Timer
 
     /// The leader as the drive thread last saw it, readable from any thread.
     let leaderBox = Mutex<NodeID>(0)
@@ -82,6 +86,9 @@ final class ShardReplica: @unchecked Sendable {
         self.transfer = transfer
         self.storage = storage
         monotonicAtStart = Self.monotonicMilliseconds()
+        persistTimer = CoreMetrics.Timer(
+            label: "ferry_log_persist_duration_seconds", dimensions: [("shard", "\(shard.rawValue)")],
+            preferredDisplayUnit: .seconds)
         wallAtStart = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         let persisted = try storage.load()
         driver = try ShardDriver(
@@ -238,7 +245,9 @@ final class ShardReplica: @unchecked Sendable {
             while !failed, let ready = driver.takeReady() {
                 carryOut(ready.sendsBeforePersisting)
                 do {
+                    let began = DispatchTime.now().uptimeNanoseconds
                     try storage.persist(ready)
+                    persistTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - began))
                 } catch {
                     fail("\(shard): the log failed: \(error)")
                     break

@@ -1,5 +1,8 @@
 import Cluster
 import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
 import Placement
 import QueueEngine
 
@@ -16,6 +19,35 @@ public struct ClusterAdministration: Sendable {
     let node: ClusterNode
 
     public init(node: ClusterNode) { self.node = node }
+
+    /// `GET /health` and `GET /ready` (no credentials, as load balancers and orchestrators expect): JSON;
+    /// nil for any other path (the SQS API's).
+    ///
+    /// - `/health`: 200 `{"status": "up", "node": N}` while the process serves HTTP.
+    /// - `/ready`: 200 `{"ready": true, "node": N, "groups": G}` when every group this node hosts as a voter
+    ///   has a leader it can reach and none is repairing (`ClusterNode.readiness`); else 503 with
+    ///   `"ready": false` and `"reasons"`, one per group.
+    func probe(path: String) -> Response? {
+        let bare = path.prefix { $0 != "?" }
+        let node = self.node.configuration.nodeID
+        let (status, object): (HTTPResponse.Status, [String: Any])
+        switch bare {
+        case "/health":
+            (status, object) = (.ok, ["status": "up", "node": node])
+        case "/ready":
+            let readiness = self.node.readiness
+            var answer: [String: Any] = ["ready": readiness.isReady, "node": node, "groups": readiness.groups]
+            if !readiness.isReady { answer["reasons"] = readiness.reasons }
+            (status, object) = (readiness.isReady ? .ok : .serviceUnavailable, answer)
+        default:
+            return nil
+        }
+        let bytes = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
 
     /// The JSON answer to `action` with parameters `body` (a JSON object).
     func handle(action: String, body: [UInt8]) async throws(QueueError) -> [UInt8] {

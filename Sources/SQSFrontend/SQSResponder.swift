@@ -28,10 +28,12 @@ public struct SQSResponder: HTTPResponder {
     let logger: Logger
     /// `Ferry.*` actions (`ClusterAdministration`); nil refuses them as unknown.
     let administration: ClusterAdministration?
+    /// Request metrics, and `/metrics`; nil records nothing.
+    let metrics: NodeMetrics?
 
     public init(
         handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger,
-        administration: ClusterAdministration? = nil
+        administration: ClusterAdministration? = nil, metrics: NodeMetrics? = nil
     ) {
         self.handler = handler
         self.verifier = verifier
@@ -39,10 +41,12 @@ public struct SQSResponder: HTTPResponder {
         self.scheme = scheme
         self.logger = logger
         self.administration = administration
+        self.metrics = metrics
     }
 
     @Sendable public func respond(to request: Request, context: Context) async throws -> Response {
         let requestId = RequestId.next()
+        let began = ContinuousClock.now
         let isJSON =
             request.headers[.init("X-Amz-Target")!] != nil
             || (request.headers[.contentType]?.contains("amz-json") ?? false)
@@ -55,20 +59,38 @@ public struct SQSResponder: HTTPResponder {
             var buffer = try await request.body.collect(upTo: Limits.requestBodyBytesMax)
             body = buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch {
+            metrics?.requestFinished(
+                action: "unknown", outcome: QueueError.Code.invalidParameterValue.rawValue,
+                duration: ContinuousClock.now - began)
             return answerProtocol.error(
                 QueueError(.invalidParameterValue, "The request body exceeds \(Limits.requestBodyBytesMax) bytes."),
                 action: nil, requestId: requestId)
+        }
+        if request.method == .get || request.method == .head, let administration {
+            if let metrics, (request.head.path ?? "/").prefix(while: { $0 != "?" }) == "/metrics" {
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+                headers[.cacheControl] = "no-store"
+                let text = await metrics.scrape(administration.node)
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+            }
+            if let probe = administration.probe(path: request.head.path ?? "/") { return probe }
         }
         if let target = request.headers[.init("X-Amz-Target")!], target.hasPrefix("Ferry."), let administration {
             return await administer(
                 administration, action: String(target.dropFirst(6)), request, body: body,
                 requestId: requestId)
         }
+        var action = "unknown"
         do throws(QueueError) {
             let decoded = try decode(request, body: body, wireProtocol: wireProtocol)
+            action = decoded.action.rawValue
             let result = try await handler.handle(decoded)
+            metrics?.requestFinished(action: action, outcome: "ok", duration: ContinuousClock.now - began)
             return answerProtocol.success(result, action: decoded.action, requestId: requestId)
         } catch {
+            metrics?.requestFinished(
+                action: action, outcome: error.code.rawValue, duration: ContinuousClock.now - began)
             if error.code == .internalFailure {
                 logger.error("internal failure", metadata: ["message": "\(error.message)", "request": "\(requestId)"])
             }

@@ -35,6 +35,9 @@ public struct SQSServerConfiguration: Sendable {
     /// Called when a shard's log fails (disk full, I/O error): the node can no longer acknowledge anything
     /// and should exit so that it restarts from its log. Default: nothing (requests get ServiceUnavailable).
     public var onClusterFailure: @Sendable (String) -> Void = { _ in }
+    /// What `/metrics` serves (`ferry serve` bootstraps swift-metrics with its registry); nil: a registry of
+    /// the server's own.
+    public var metrics: NodeMetrics?
 
     public init(receiptHandleKey: [UInt8]) {
         self.receiptHandleKey = receiptHandleKey
@@ -81,7 +84,7 @@ public enum SQSServer {
             handler: handler,
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(credentials: configuration.credentials),
             clock: SystemWallClock(), scheme: scheme, logger: logger,
-            administration: ClusterAdministration(node: node))
+            administration: ClusterAdministration(node: node), metrics: configuration.metrics ?? NodeMetrics())
         let server: HTTPServerBuilder
         if let certificatePath = configuration.tlsCertificatePath {
             guard let keyPath = configuration.tlsKeyPath else {

@@ -3,6 +3,8 @@ import Cluster
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import SQSFrontend
 
 /// `ferry serve`: run one node.
@@ -156,6 +158,16 @@ struct Serve: AsyncParsableCommand {
                 DispatchQueue.global().asyncAfter(deadline: .now() + 1) { Foundation.exit(75) }
             }
         }
+        // One registry for `/metrics`: what the frontend records, and what swift-metrics records anywhere.
+        let metrics = NodeMetrics()
+        var factory = PrometheusMetricsFactory(registry: metrics.registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .seconds(1),
+        ]
+        MetricsSystem.bootstrap(factory)
+        configuration.metrics = metrics
         configuration.host = host ?? file?.host ?? "127.0.0.1"
         configuration.port = port ?? file?.port ?? 9324
         configuration.accountId = accountId
