@@ -35,6 +35,12 @@ public struct SQSServerConfiguration: Sendable {
     /// Called when a shard's log fails (disk full, I/O error): the node can no longer acknowledge anything
     /// and should exit so that it restarts from its log. Default: nothing (requests get ServiceUnavailable).
     public var onClusterFailure: @Sendable (String) -> Void = { _ in }
+    /// A connection that sends nothing for this long is closed (named bound; default 60 s): idle
+    /// keep-alive connections, and clients that stall mid-request.
+    public var idleTimeoutSeconds = 60
+    /// The most HTTP connections held open at once (named bound; default 4,096); past it a new one is
+    /// closed at once.
+    public var connectionsMax = 4_096
     /// What `/metrics` serves (`ferry serve` bootstraps swift-metrics with its registry); nil: a registry of
     /// the server's own.
     public var metrics: NodeMetrics?
@@ -85,26 +91,31 @@ public enum SQSServer {
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(credentials: configuration.credentials),
             clock: SystemWallClock(), scheme: scheme, logger: logger,
             administration: ClusterAdministration(node: node), metrics: configuration.metrics ?? NodeMetrics())
+        let limit = ConnectionLimit(max: configuration.connectionsMax)
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [limit.handler()],
+            idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
         let server: HTTPServerBuilder
         if let certificatePath = configuration.tlsCertificatePath {
             guard let keyPath = configuration.tlsKeyPath else {
                 throw SQSServerError(description: "--tls-cert needs --tls-key")
             }
-            let tls: TLSConfiguration
+            var tls: TLSConfiguration
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map {
                     NIOSSLCertificateSource.certificate($0)
                 }
                 let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
                 tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+                tls.minimumTLSVersion = .tlsv12
             } catch {
                 throw SQSServerError(description: "cannot load TLS certificate or key: \(error)")
             }
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
         } else if configuration.tlsKeyPath != nil {
             throw SQSServerError(description: "--tls-key needs --tls-cert")
         } else {
-            server = .http1()
+            server = .http1(configuration: http1)
         }
         return Application(
             responder: responder, server: server,

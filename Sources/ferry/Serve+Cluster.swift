@@ -105,7 +105,8 @@ enum CreationRecord {
         dataDirectory: String, file: String, value: String, mismatch: (_ stored: String) -> String
     ) throws {
         let manager = FileManager.default
-        try manager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try manager.createDirectory(
+            atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let path = (dataDirectory as NSString).appendingPathComponent(file)
         if let data = manager.contents(atPath: path) {
             let stored = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

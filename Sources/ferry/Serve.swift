@@ -85,8 +85,25 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("credentials"),
-        help: "Accepted credentials as KEY:SECRET (repeatable). Without any, signatures are not checked.")
+        help:
+            "Accepted credentials as KEY:SECRET (repeatable; prefer --credentials-file or FERRY_CREDENTIALS, which other users cannot read in the process list). Without any, signatures are not checked."
+    )
     var credentials: [String] = []
+
+    @Option(
+        help:
+            "A file of accepted credentials, one KEY:SECRET per line (# starts a comment); the environment variable FERRY_CREDENTIALS may hold them too, separated by commas or newlines."
+    )
+    var credentialsFile: String?
+
+    @Flag(help: "Serve without credentials on an address other than loopback (anyone who reaches it may do anything).")
+    var allowAnonymous = false
+
+    @Option(help: "Seconds a client connection may stay silent before it is closed (1–3600).")
+    var idleTimeoutSeconds = 60
+
+    @Option(help: "Most client connections held open at once (16–1000000); past it new ones are closed at once.")
+    var connectionsMax = 4_096
 
     @Option(help: "PEM certificate chain: serve HTTPS (needs --tls-key).")
     var tlsCert: String?
@@ -110,6 +127,12 @@ struct Serve: AsyncParsableCommand {
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ValidationError("--credentials takes KEY:SECRET, got '\(credential)'")
             }
+        }
+        guard (1...3_600).contains(idleTimeoutSeconds) else {
+            throw ValidationError("--idle-timeout-seconds must be 1–3600")
+        }
+        guard (16...1_000_000).contains(connectionsMax) else {
+            throw ValidationError("--connections-max must be 16–1000000")
         }
         guard (tlsCert == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
@@ -174,18 +197,57 @@ struct Serve: AsyncParsableCommand {
         configuration.region = region
         configuration.tlsCertificatePath = tlsCert
         configuration.tlsKeyPath = tlsKey
-        for credential in credentials {
-            let parts = credential.split(separator: ":", maxSplits: 1)
-            configuration.credentials[String(parts[0])] = String(parts[1])
-        }
-        if credentials.isEmpty {
-            logger.warning("no --credentials given: request signatures are NOT checked; any client is accepted")
+        for (key, secret) in try allCredentials() { configuration.credentials[key] = secret }
+        configuration.idleTimeoutSeconds = idleTimeoutSeconds
+        configuration.connectionsMax = connectionsMax
+        if configuration.credentials.isEmpty {
+            guard Self.isLoopback(configuration.host) || allowAnonymous else {
+                throw ValidationError(
+                    "refusing to serve \(configuration.host) without credentials: give --credentials-file (or FERRY_CREDENTIALS, or --credentials), or --allow-anonymous to accept any client"
+                )
+            }
+            logger.warning("no credentials given: request signatures are NOT checked; any client is accepted")
         }
         let app = try SQSServer.makeApplication(configuration, logger: logger) { url in
             FileHandle.standardOutput.write(Data("ferry listening on \(url)\n".utf8))
         }
         try await app.runService()
         logger.info("ferry stopped")
+    }
+}
+
+extension Serve {
+    /// `--credentials`, then the file, then FERRY_CREDENTIALS: KEY:SECRET each.
+    func allCredentials() throws -> [(String, String)] {
+        var texts = credentials.map { ($0, "--credentials") }
+        if let credentialsFile {
+            guard let data = FileManager.default.contents(atPath: credentialsFile) else {
+                throw ValidationError("cannot read --credentials-file \(credentialsFile)")
+            }
+            for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
+                let text = line.trimmingCharacters(in: .whitespaces)
+                if !text.isEmpty && !text.hasPrefix("#") { texts.append((text, credentialsFile)) }
+            }
+        }
+        if let variable = ProcessInfo.processInfo.environment["FERRY_CREDENTIALS"] {
+            for item in variable.split(whereSeparator: { $0 == "," || $0.isNewline }) {
+                let text = item.trimmingCharacters(in: .whitespaces)
+                if !text.isEmpty { texts.append((text, "FERRY_CREDENTIALS")) }
+            }
+        }
+        return try texts.map { text, source in
+            let parts = text.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError(
+                    "\(source): credentials are KEY:SECRET, got one without a colon or with an empty part")
+            }
+            return (String(parts[0]), String(parts[1]))
+        }
+    }
+
+    /// True for addresses only this machine reaches.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 }
 
@@ -197,7 +259,8 @@ enum ReceiptKey {
     static func load(dataDirectory: String?) throws -> [UInt8] {
         guard let dataDirectory else { return random() }
         let manager = FileManager.default
-        try manager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try manager.createDirectory(
+            atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let path = (dataDirectory as NSString).appendingPathComponent(fileName)
         if let existing = manager.contents(atPath: path) {
             guard existing.count == bytes else {

@@ -1,0 +1,105 @@
+"""Safe defaults of `ferry serve`: idle connections are closed while real clients keep working, the
+number of open connections is bounded, credentials come from a file or the environment rather than the
+command line, and a node on a non-loopback address refuses to start without credentials."""
+
+import os
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import ferry_support as fs
+
+pytestmark = pytest.mark.skipif(bool(os.environ.get("FERRY_ENDPOINT")), reason="starts its own servers")
+
+
+def open_idle(port, count):
+    sockets = []
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.setblocking(False)
+        sockets.append(s)
+    return sockets
+
+
+def closed_by_server(s):
+    try:
+        return s.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except (ConnectionResetError, OSError):
+        return True
+
+
+@pytest.mark.ferry_timeout(120)
+def test_two_thousand_idle_connections_are_closed_while_a_client_keeps_working(start_ferry):
+    server = start_ferry(["--idle-timeout-seconds", "3", "--in-memory"])
+    port = int(server.endpoint.rsplit(":", 1)[1])
+    sqs = fs.make_sqs_client(server.endpoint)
+    url = sqs.create_queue(QueueName=fs.unique_name("idle"))["QueueUrl"]
+    idle = open_idle(port, 2000)
+    began = time.monotonic()
+    sent = 0
+    # The client works throughout; its keep-alive connection is busy, so it is not idle.
+    while time.monotonic() - began < 8:
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{sent}")
+        sent += 1
+        time.sleep(0.05)
+    closed = sum(1 for s in idle if closed_by_server(s))
+    for s in idle:
+        s.close()
+    print(f"{closed} of {len(idle)} idle connections closed within 8 s (idle timeout 3 s); {sent} sends meanwhile")
+    assert closed == len(idle)
+    assert sent > 20
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert int(attributes["Attributes"]["ApproximateNumberOfMessages"]) >= 1
+
+
+@pytest.mark.ferry_timeout(120)
+def test_connections_past_the_limit_are_closed_and_others_keep_working(start_ferry):
+    server = start_ferry(["--connections-max", "100", "--in-memory"])
+    port = int(server.endpoint.rsplit(":", 1)[1])
+    # Accepted on several event loops, connections are not counted in the order they were opened: of
+    # 120, any 20 are closed.
+    opened = open_idle(port, 120)
+    time.sleep(1)
+    refused = sum(1 for s in opened if closed_by_server(s))
+    for s in opened:
+        s.close()
+    assert refused == 20, f"{refused} of 120 connections were closed with a limit of 100"
+    time.sleep(0.5)  # the server has counted the closed ones out
+    sqs = fs.make_sqs_client(server.endpoint)
+    sqs.list_queues()
+
+
+def test_credentials_come_from_a_file_or_the_environment(start_ferry):
+    with tempfile.NamedTemporaryFile("w", suffix=".credentials", delete=False) as f:
+        f.write("# accepted keys\nFILEKEY:file-secret\n")
+    os.chmod(f.name, stat.S_IRUSR | stat.S_IWUSR)
+    server = start_ferry(["--credentials-file", f.name, "--in-memory"])
+    from_file = fs.make_sqs_client(server.endpoint, key="FILEKEY", secret="file-secret")
+    from_file.list_queues()
+    wrong = fs.make_sqs_client(server.endpoint, key="FILEKEY", secret="not-the-secret")
+    with pytest.raises(Exception) as raised:
+        wrong.list_queues()
+    assert "SignatureDoesNotMatch" in str(raised.value)
+    os.unlink(f.name)
+
+
+def test_a_public_address_without_credentials_is_refused():
+    binary = fs.resolve_ferry_bin()
+    data = tempfile.mkdtemp(prefix="ferry-anon-")
+    r = subprocess.run(
+        [binary, "serve", "--host", "0.0.0.0", "--port", str(fs.free_port()), "--data-dir", data],
+        capture_output=True, text=True, timeout=30, env={k: v for k, v in os.environ.items() if k != "FERRY_CREDENTIALS"})
+    assert r.returncode != 0
+    assert "without credentials" in r.stderr and "--allow-anonymous" in r.stderr, r.stderr
+
+
+def test_a_new_data_directory_is_private(start_ferry):
+    data = os.path.join(tempfile.mkdtemp(prefix="ferry-private-"), "node", "data")
+    start_ferry(["--data-dir", data])
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
