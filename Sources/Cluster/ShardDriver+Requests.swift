@@ -64,6 +64,10 @@ extension ShardDriver {
             actions.append(.answer(client, .failure(Self.overloaded)))
             return
         }
+        if let refusal = capacityRefusal(command) {
+            actions.append(.answer(client, .failure(refusal)))
+            return
+        }
         if case .receiveMessages = command { receiveProposals += 1 }
         let sequence = takeSequence()
         let envelope = ProposalEnvelope(
@@ -74,6 +78,31 @@ extension ShardDriver {
             deadlineMilliseconds: now.monotonicMilliseconds + Int64(settings.proposalTimeoutMilliseconds),
             waitUntilMilliseconds: waitUntil)
         unproposed.append(sequence)
+    }
+
+    /// A send that would take its queue or shard past what it may hold (`ShardSettings.queueMessagesMax`
+    /// and the other bounds), judged on this replica's state before anything is logged; nil when it fits.
+    /// Sends already proposed and not applied are not counted, so a bound is passed by at most what is in
+    /// flight.
+    func capacityRefusal(_ command: Command) -> QueueError? {
+        guard case .sendMessages(let name, let entries, _, _) = command,
+            let queue = engine.storedTotals(ofQueue: name)
+        else { return nil }
+        let bytes = entries.reduce(0) { $0 + $1.body.utf8.count }
+        let shard = engine.storedTotals
+        let full: String? =
+            if queue.messages + entries.count > settings.queueMessagesMax {
+                "the queue holds \(queue.messages) messages, at most \(settings.queueMessagesMax)"
+            } else if queue.bytes + bytes > settings.queueBytesMax {
+                "the queue holds \(queue.bytes) bytes, at most \(settings.queueBytesMax)"
+            } else if shard.messages + entries.count > settings.shardMessagesMax {
+                "its shard holds \(shard.messages) messages, at most \(settings.shardMessagesMax)"
+            } else if shard.bytes + bytes > settings.shardBytesMax {
+                "its shard holds \(shard.bytes) bytes, at most \(settings.shardBytesMax)"
+            } else {
+                nil
+            }
+        return full.map { QueueError(.requestThrottled, "The queue is full: \($0). Retry after messages are deleted.") }
     }
 
     // MARK: Events: the end of a round

@@ -54,6 +54,15 @@ public struct ShardSettings: Sendable, Equatable {
     /// Client commands proposed or forwarded and not yet applied; past this, new ones get
     /// ServiceUnavailable at once. Default 100,000.
     public var pendingMax = 100_000
+    /// What one queue may hold: messages, and bytes of bodies and attributes; defaults 1,000,000 and 1 GiB.
+    /// Past either, a send is refused with `RequestThrottled` (every AWS SDK retries it) before it is logged.
+    public var queueMessagesMax = 1_000_000
+    public var queueBytesMax = 1 << 30
+    /// What one shard (all its queues) may hold; defaults 2,000,000 messages and 2 GiB. A node's memory
+    /// holds every message of the shards it hosts, so these bound it: past either, sends are refused as
+    /// above.
+    public var shardMessagesMax = 2_000_000
+    public var shardBytesMax = 2 << 30
     /// Proposals forwarded again after a refusal before giving up with ServiceUnavailable.
     public var forwardAttemptsMax = 5
 

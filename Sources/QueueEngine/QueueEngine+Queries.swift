@@ -107,6 +107,17 @@ extension QueueEngine {
     /// Total messages held, for tests and status.
     public var messageCount: Int { queues.values.reduce(0) { $0 + $1.messages.count } }
 
+    /// Messages and their bytes (`sizeBytes`: body and attributes) held by the queue named; nil when there is
+    /// no such queue.
+    public func storedTotals(ofQueue name: String) -> (messages: Int, bytes: Int)? {
+        queues[name].map { ($0.messages.count, $0.storedBytes) }
+    }
+
+    /// Messages and their bytes held by every queue of the shard.
+    public var storedTotals: (messages: Int, bytes: Int) {
+        queues.values.reduce((0, 0)) { ($0.0 + $1.messages.count, $0.1 + $1.storedBytes) }
+    }
+
     /// Names of all queues.
     public var queueNames: [String] { queues.keys.sorted() }
 }

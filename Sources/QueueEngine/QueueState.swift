@@ -35,6 +35,8 @@ struct QueueState: Sendable {
     var lastPurgeTimestamp: Int64?
 
     var messages: [UInt64: StoredMessage] = [:]
+    /// The `sizeBytes` of every message held (an index: not encoded, rebuilt on restore).
+    var storedBytes = 0
     var availableCount = 0
     var inFlightCount = 0
     var delayedCount = 0
@@ -71,6 +73,7 @@ struct QueueState: Sendable {
     mutating func insert(_ message: StoredMessage) {
         precondition(message.state != .inFlight, "message \(message.sequence) inserted in flight")
         messages[message.sequence] = message
+        storedBytes += message.sizeBytes
         retention.insert(RetentionEntry(sentTimestamp: message.sentTimestamp, sequence: message.sequence))
         if let groupId = message.messageGroupId, isFifo {
             groups[groupId, default: FifoGroup()].sequences.append(message.sequence)
@@ -94,6 +97,7 @@ struct QueueState: Sendable {
     @discardableResult
     mutating func remove(_ sequence: UInt64) -> StoredMessage? {
         guard let message = messages.removeValue(forKey: sequence) else { return nil }
+        storedBytes -= message.sizeBytes
         switch message.state {
         case .delayed: delayedCount -= 1
         case .available: availableCount -= 1
@@ -287,6 +291,7 @@ struct QueueState: Sendable {
         deduplication = [:]
         deduplicationExpiry = []
         messages = [:]
+        storedBytes = 0
         availableCount = 0
         inFlightCount = 0
         delayedCount = 0

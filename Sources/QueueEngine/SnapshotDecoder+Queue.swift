@@ -48,6 +48,7 @@ extension SnapshotDecoder {
             }
             previous = sequence
             queue.messages[sequence] = message
+            queue.storedBytes += message.sizeBytes
             retention.append(RetentionEntry(sentTimestamp: message.sentTimestamp, sequence: sequence))
             var groupId: String?
             if queue.isFifo, let messageGroupId = message.messageGroupId {

@@ -76,6 +76,7 @@ extension Serve {
         cluster.accountId = accountId
         cluster.region = region
         cluster.shard.snapshotEntries = UInt64(snapshotEvery)
+        applyCapacity(to: &cluster.shard)
         cluster.shard.snapshotBytesPerSecondMax = snapshotMibPerSecond << 20
         cluster.membership.movingShardsMax = movingShardsMax
         switch fsync {

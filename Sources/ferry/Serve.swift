@@ -99,6 +99,18 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve without credentials on an address other than loopback (anyone who reaches it may do anything).")
     var allowAnonymous = false
 
+    @Option(help: "Messages one queue may hold; past it sends get RequestThrottled (clients retry).")
+    var queueMessagesMax = 1_000_000
+
+    @Option(help: "Bytes (bodies and attributes) one queue may hold; past it sends get RequestThrottled.")
+    var queueBytesMax = 1 << 30
+
+    @Option(help: "Messages one shard (all its queues) may hold; bounds the node's memory with --shard-bytes-max.")
+    var shardMessagesMax = 2_000_000
+
+    @Option(help: "Bytes one shard (all its queues) may hold.")
+    var shardBytesMax = 2 << 30
+
     @Option(help: "Seconds a client connection may stay silent before it is closed (1–3600).")
     var idleTimeoutSeconds = 60
 
@@ -127,6 +139,12 @@ struct Serve: AsyncParsableCommand {
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ValidationError("--credentials takes KEY:SECRET, got '\(credential)'")
             }
+        }
+        for (name, value) in [
+            ("--queue-messages-max", queueMessagesMax), ("--queue-bytes-max", queueBytesMax),
+            ("--shard-messages-max", shardMessagesMax), ("--shard-bytes-max", shardBytesMax),
+        ] where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
         }
         guard (1...3_600).contains(idleTimeoutSeconds) else {
             throw ValidationError("--idle-timeout-seconds must be 1–3600")
@@ -168,6 +186,7 @@ struct Serve: AsyncParsableCommand {
             var cluster = ClusterConfiguration.inMemory(
                 receiptHandleKey: configuration.receiptHandleKey, accountId: accountId, region: region)
             cluster.shard.snapshotEntries = UInt64(snapshotEvery)
+            applyCapacity(to: &cluster.shard)
             configuration.cluster = cluster
             logger.warning("--in-memory: queues and messages are lost when the process stops")
         } else {
@@ -217,6 +236,14 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Serve {
+    /// The capacity bounds into a shard's settings.
+    func applyCapacity(to settings: inout ShardSettings) {
+        settings.queueMessagesMax = queueMessagesMax
+        settings.queueBytesMax = queueBytesMax
+        settings.shardMessagesMax = shardMessagesMax
+        settings.shardBytesMax = shardBytesMax
+    }
+
     /// `--credentials`, then the file, then FERRY_CREDENTIALS: KEY:SECRET each.
     func allCredentials() throws -> [(String, String)] {
         var texts = credentials.map { ($0, "--credentials") }

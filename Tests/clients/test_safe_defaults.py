@@ -103,3 +103,27 @@ def test_a_new_data_directory_is_private(start_ferry):
     data = os.path.join(tempfile.mkdtemp(prefix="ferry-private-"), "node", "data")
     start_ferry(["--data-dir", data])
     assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
+
+
+def test_a_producer_past_the_byte_bound_gets_a_retryable_error_and_the_node_stays_up(start_ferry):
+    server = start_ferry(["--queue-bytes-max", "1000000", "--in-memory"])
+    sqs = fs.make_sqs_client(server.endpoint, retries={"max_attempts": 1, "mode": "standard"})
+    url = sqs.create_queue(QueueName=fs.unique_name("full"))["QueueUrl"]
+    body = "x" * 100_000
+    accepted = 0
+    with pytest.raises(Exception) as raised:
+        for _ in range(20):
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+            accepted += 1
+    error = raised.value.response["Error"]
+    assert error["Code"] == "RequestThrottled", error
+    assert accepted == 10, f"{accepted} messages of 100 kB were accepted under a bound of 1,000,000 bytes"
+    # The node stays up, the queue is intact, and deleting makes room again.
+    sqs.list_queues()
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=5)["Messages"]
+    sqs.delete_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    sqs.send_message(QueueUrl=url, MessageBody=body)
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) \
+        == 10 - len(messages) + 1
