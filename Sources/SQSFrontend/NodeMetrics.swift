@@ -29,19 +29,26 @@ public final class NodeMetrics: Sendable {
     /// `outcome` (`ok`, or the AWS error code).
     func requestFinished(action: String, outcome: String, duration: Duration) {
         registry.makeCounter(
-            name: "ferry_requests_total", labels: [("action", action), ("outcome", outcome)],
-            help: "SQS requests answered, by action and outcome (ok or the AWS error code)."
+            descriptor: MetricNameDescriptor(
+                metricName: "ferry_requests", unitName: "total",
+                helpText: "SQS requests answered, by action and outcome (ok or the AWS error code)."),
+            labels: [("action", action), ("outcome", outcome)]
         ).increment()
         registry.makeDurationHistogram(
-            name: "ferry_request_duration_seconds", labels: [("action", action)], buckets: Self.requestBuckets,
-            help: "Time from a request's body read to its answer, by SQS action."
+            descriptor: MetricNameDescriptor(
+                metricName: "ferry_request_duration", unitName: "seconds",
+                helpText: "Time from a request's body read to its answer, by SQS action."),
+            labels: [("action", action)], buckets: Self.requestBuckets
         ).record(duration)
     }
 
     /// The Prometheus text: gauges refreshed from `node` first.
-    func scrape(_ node: ClusterNode) async -> [UInt8] {
+    func scrape(_ node: ClusterNode, openConnections: Int? = nil) async -> [UInt8] {
         func gauge(_ name: String, _ labels: [(String, String)], _ help: String, _ value: Double) {
-            registry.makeGauge(name: name, labels: labels, help: help).set(value)
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels
+            )
+            .set(value)
         }
         for status in node.replicaStatuses {
             let group = [("shard", "\(status.shard)")]
@@ -79,6 +86,9 @@ public final class NodeMetrics: Sendable {
                 "ferry_queue_messages_in_flight", labels, "Messages received and not yet deleted.",
                 Double(queue.inFlight))
             gauge("ferry_queue_messages_delayed", labels, "Messages whose delay has not ended.", Double(queue.delayed))
+        }
+        if let openConnections {
+            gauge("ferry_http_connections_open", [], "Client connections open now.", Double(openConnections))
         }
         let readiness = node.readiness
         gauge("ferry_node_ready", [], "1 when /ready answers 200.", readiness.isReady ? 1 : 0)

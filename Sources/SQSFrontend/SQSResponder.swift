@@ -30,10 +30,21 @@ public struct SQSResponder: HTTPResponder {
     let administration: ClusterAdministration?
     /// Request metrics, and `/metrics`; nil records nothing.
     let metrics: NodeMetrics?
+    /// The server's connection count, for `/metrics`.
+    let connections: ConnectionLimit?
 
     public init(
         handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger,
         administration: ClusterAdministration? = nil, metrics: NodeMetrics? = nil
+    ) {
+        self.init(
+            handler: handler, verifier: verifier, clock: clock, scheme: scheme, logger: logger,
+            administration: administration, metrics: metrics, connections: nil)
+    }
+
+    init(
+        handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger,
+        administration: ClusterAdministration?, metrics: NodeMetrics?, connections: ConnectionLimit?
     ) {
         self.handler = handler
         self.verifier = verifier
@@ -42,6 +53,7 @@ public struct SQSResponder: HTTPResponder {
         self.logger = logger
         self.administration = administration
         self.metrics = metrics
+        self.connections = connections
     }
 
     @Sendable public func respond(to request: Request, context: Context) async throws -> Response {
@@ -71,7 +83,7 @@ public struct SQSResponder: HTTPResponder {
                 var headers = HTTPFields()
                 headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
                 headers[.cacheControl] = "no-store"
-                let text = await metrics.scrape(administration.node)
+                let text = await metrics.scrape(administration.node, openConnections: connections?.openConnections)
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
             }
             if let probe = administration.probe(path: request.head.path ?? "/") { return probe }

@@ -86,12 +86,13 @@ public enum SQSServer {
         let handler = SQSHandler(host: host, accountId: configuration.accountId, region: configuration.region)
         let isTLS = configuration.tlsCertificatePath != nil
         let scheme = isTLS ? "https" : "http"
+        let limit = ConnectionLimit(max: configuration.connectionsMax)
         let responder = SQSResponder(
             handler: handler,
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(credentials: configuration.credentials),
             clock: SystemWallClock(), scheme: scheme, logger: logger,
-            administration: ClusterAdministration(node: node), metrics: configuration.metrics ?? NodeMetrics())
-        let limit = ConnectionLimit(max: configuration.connectionsMax)
+            administration: ClusterAdministration(node: node), metrics: configuration.metrics ?? NodeMetrics(),
+            connections: limit)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [limit.handler()],
             idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))

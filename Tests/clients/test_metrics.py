@@ -46,12 +46,13 @@ def test_metrics_after_a_workload_parse_with_the_expected_families(sqs, queue):
 
     for family in ("ferry_shard_leader", "ferry_shard_term", "ferry_shard_commit_index",
                    "ferry_shard_applied_index", "ferry_shard_proposals_pending", "ferry_node_ready",
-                   "ferry_process_resident_memory_bytes"):
+                   "ferry_process_resident_memory_bytes", "ferry_http_connections_open"):
         assert families[family].type == "gauge", family
         assert families[family].samples, family
     assert any(s.value == 1 for s in families["ferry_shard_leader"].samples)
     assert families["ferry_node_ready"].samples[0].value == 1
     assert families["ferry_process_resident_memory_bytes"].samples[0].value > 1_000_000
+    assert families["ferry_http_connections_open"].samples[0].value >= 1  # this scrape's own
 
     visible = samples(families["ferry_queue_messages_visible"], queue=name)
     in_flight = samples(families["ferry_queue_messages_in_flight"], queue=name)
