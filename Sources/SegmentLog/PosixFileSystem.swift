@@ -5,7 +5,9 @@
 #endif
 
 /// The real disk, through POSIX calls: `pwrite`, `pread`, `fdatasync`, `rename`, and `fsync` on the
-/// directory after creating, renaming or removing a file.
+/// directory after creating, renaming or removing a file. What it creates is private to the user the node
+/// runs as (directories 0700, files 0600: queue contents, keys and terms), and it never opens a file
+/// through a symbolic link (`O_NOFOLLOW`), so a link planted in a data directory cannot redirect a write.
 public final class PosixFileSystem: FileSystem {
     public init() {}
 
@@ -13,7 +15,7 @@ public final class PosixFileSystem: FileSystem {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             prefix += component
-            if mkdir(prefix, 0o755) != 0, errno != EEXIST {
+            if mkdir(prefix, 0o700) != 0, errno != EEXIST {
                 throw FileSystemError(operation: "mkdir", path: prefix, errorNumber: errno)
             }
             prefix += "/"
@@ -36,8 +38,8 @@ public final class PosixFileSystem: FileSystem {
     }
 
     public func openFile(_ path: String, create: Bool) throws(FileSystemError) -> any LogFile {
-        let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
-        let descriptor = open(path, flags, 0o644)
+        let flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0)
+        let descriptor = open(path, flags, 0o600)
         guard descriptor >= 0 else { throw FileSystemError(operation: "open", path: path, errorNumber: errno) }
         return PosixLogFile(descriptor: descriptor, path: path)
     }

@@ -114,7 +114,10 @@ enum CreationRecord {
             guard stored == value else { throw ValidationError(mismatch(stored)) }
             return
         }
-        guard manager.createFile(atPath: path, contents: Data("\(value)\n".utf8)) else {
+        guard
+            manager.createFile(
+                atPath: path, contents: Data("\(value)\n".utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw ValidationError("cannot write \(path)")
         }
     }

@@ -127,3 +127,23 @@ def test_a_producer_past_the_byte_bound_gets_a_retryable_error_and_the_node_stay
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) \
         == 10 - len(messages) + 1
+
+
+def test_every_file_a_node_writes_is_private(start_ferry):
+    data = os.path.join(tempfile.mkdtemp(prefix="ferry-files-"), "data")
+    server = start_ferry(["--data-dir", data])
+    sqs = fs.make_sqs_client(server.endpoint)
+    url = sqs.create_queue(QueueName=fs.unique_name("files"))["QueueUrl"]
+    for index in range(20):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{index}")
+    exposed = []
+    for root, directories, files in os.walk(data):
+        for name in directories:
+            mode = stat.S_IMODE(os.stat(os.path.join(root, name)).st_mode)
+            if mode & 0o077:
+                exposed.append((os.path.join(root, name), oct(mode)))
+        for name in files:
+            mode = stat.S_IMODE(os.stat(os.path.join(root, name)).st_mode)
+            if mode & 0o077:
+                exposed.append((os.path.join(root, name), oct(mode)))
+    assert not exposed, f"readable by others: {exposed}"
