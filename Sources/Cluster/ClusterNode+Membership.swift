@@ -237,7 +237,7 @@ extension ClusterNode {
         let configured = configuration.transport?.peers ?? [:]
         for record in metadata.nodeList where record.id != me && record.state != .removed {
             // A node recorded without an address (configured without one) keeps the configured address.
-            if let address = Self.peerAddress(record.peerAddress) ?? configured[record.id] {
+            if let address = PeerAddress(parsing: record.peerAddress) ?? configured[record.id] {
                 peers[record.id] = address
             }
         }
@@ -335,15 +335,5 @@ extension ClusterNode {
         if case .failure(let error) = await changeCluster(.setTargets(targets)) {
             logger.notice("cannot set the targets of \(targets.count) shards: \(error.message)")
         }
-    }
-
-    /// `host:port` or `[v6]:port` as a peer address.
-    static func peerAddress(_ text: String) -> PeerAddress? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (1...65_535).contains(port)
-        else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : PeerAddress(host: host, port: port)
     }
 }

@@ -51,13 +51,10 @@ struct ClusterFile: Decodable {
 
     /// `HOST:PORT` (or `[V6]:PORT`) as an address.
     static func address(_ text: String, what: String) throws -> PeerAddress {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (1...65_535).contains(port)
-        else { throw ValidationError("\(what) '\(text)' is not HOST:PORT") }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw ValidationError("\(what) '\(text)' has no host") }
-        return PeerAddress(host: host, port: port)
+        guard let address = PeerAddress(parsing: text) else {
+            throw ValidationError("\(what) '\(text)' is not HOST:PORT")
+        }
+        return address
     }
 }
 
