@@ -322,13 +322,19 @@ public final class ClusterNode: Sendable {
         return try QueueEngine.queueNamePage(names, maxResults: maxResults, nextToken: nextToken)
     }
 
-    /// ListQueues over every shard: names merged, sorted, then paged.
-    public func listQueues(prefix: String?, maxResults: Int?, nextToken: String?) async throws(QueueError)
-        -> QueueNamePage
+    /// ListQueues over every shard: the queues of `account` (nil: the node's own; `AccountScope`), bare
+    /// names merged, sorted, then paged.
+    public func listQueues(prefix: String?, account: String? = nil, maxResults: Int?, nextToken: String?)
+        async throws(QueueError) -> QueueNamePage
     {
+        let scope = account.map { "\($0)/" } ?? ""
         var names: [String] = []
         for shard in placement.shards {
-            names += try await router.query(.queueNames(prefix: prefix), on: shard).names
+            let stored = try await router.query(.queueNames(prefix: scope + (prefix ?? "")), on: shard).names
+            for name in stored {
+                let (nameAccount, bare) = AccountScope.split(name)
+                if nameAccount.map(String.init) == account { names.append(String(bare)) }
+            }
         }
         return try QueueEngine.queueNamePage(names, maxResults: maxResults, nextToken: nextToken)
     }

@@ -84,8 +84,16 @@ public struct Placement: Equatable, Sendable {
     }
 
     /// The home shard of a queue among `shardCount` shards (what every node of such a cluster computes).
+    /// A queue of another account, stored as `ACCOUNT/NAME`, is placed by its bare name, so that its ARN
+    /// routes to it without knowing which account is the node's own.
     public static func shard(forQueue name: String, shardCount: Int) -> ShardID {
-        ShardID(UInt32(PlacementHash.jump(PlacementHash.hash(name), bucketCount: shardCount)))
+        let key: Substring
+        if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")) {
+            key = name[name.index(after: slash)...]
+        } else {
+            key = Substring(name)
+        }
+        return ShardID(UInt32(PlacementHash.jump(PlacementHash.hash(key), bucketCount: shardCount)))
     }
 
     /// The cluster's metadata group (its configuration's own Raft group): numbered `shardCount`, after

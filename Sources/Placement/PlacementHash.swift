@@ -2,7 +2,7 @@
 /// never uses Swift's per-process seeded `Hasher`.
 enum PlacementHash {
     /// FNV-1a over the UTF-8 bytes of `text`, finished with `mix` so that nearby names spread out.
-    static func hash(_ text: String) -> UInt64 {
+    static func hash<Text: StringProtocol>(_ text: Text) -> UInt64 {
         var value: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in text.utf8 {
             value ^= UInt64(byte)

@@ -123,10 +123,10 @@ extension QueueEngine {
 }
 
 /// Opaque continuation tokens for list actions: the last name returned, hex-encoded.
-enum PageToken {
-    static func encode(_ name: String) -> String { MessageDigest.hex(Array(name.utf8)) }
+public enum PageToken {
+    public static func encode(_ name: String) -> String { MessageDigest.hex(Array(name.utf8)) }
 
-    static func decode(_ token: String) -> String? {
+    public static func decode(_ token: String) -> String? {
         let bytes = Array(token.utf8)
         guard bytes.count % 2 == 0, bytes.count <= 4 * QueueLimits.queueNameLengthMax else { return nil }
         var out: [UInt8] = []

@@ -1,6 +1,9 @@
 extension QueueEngine {
     /// Whether `name` is a valid queue name: 1–80 characters of `[A-Za-z0-9_-]`, plus `.fifo` for FIFO.
-    static func isValidQueueName(_ name: String, fifo: Bool) -> Bool {
+    /// A queue of another account (`ACCOUNT/NAME`, `AccountScope`; from rules 3) is checked by its bare name.
+    static func isValidQueueName(_ stored: String, fifo: Bool, rules: UInt8 = Rules.current) -> Bool {
+        let (account, name) = AccountScope.split(stored)
+        if let account, rules < 3 || !AccountScope.isAccountId(account) { return false }
         guard !name.isEmpty, name.utf8.count <= QueueLimits.queueNameLengthMax else { return false }
         var base = Substring(name)
         if fifo {
@@ -16,7 +19,7 @@ extension QueueEngine {
 
     mutating func createQueue(name: String, attributes: [String: String], tags: [String: String]) throws(QueueError) {
         let wantsFifo = (attributes["FifoQueue"]?.lowercased() == "true")
-        guard Self.isValidQueueName(name, fifo: wantsFifo) else {
+        guard Self.isValidQueueName(name, fifo: wantsFifo, rules: rules) else {
             if name.hasSuffix(".fifo") && !wantsFifo {
                 throw QueueError(
                     .invalidParameterValue,
@@ -102,6 +105,10 @@ extension QueueEngine {
         } else {
             guard let target = queues[targetName] else { throw .deadLetterTargetMissing(policy.json) }
             targetIsFifo = target.isFifo
+        }
+        // A dead-letter queue belongs to its source's account, as in SQS.
+        guard AccountScope.split(targetName).account == AccountScope.split(sourceName).account else {
+            throw .deadLetterTargetMissing(policy.json)
         }
         guard targetIsFifo == sourceIsFifo else {
             throw QueueError(

@@ -46,7 +46,9 @@ public enum Rules {
     /// group is receivable while its head is visible and groups are served in the order their heads
     /// became visible, a dead-letter move keeps the receive count, leftover timers at the front of the
     /// timer heap are dropped.
-    public static let current: UInt8 = 2
+    /// Queues of several accounts (`AccountScope`): a stored name `ACCOUNT/NAME` is valid, and an ARN of
+    /// another account names that account's queue (before, no queue).
+    public static let current: UInt8 = 3
 }
 
 public struct QueueEngine: Sendable {
@@ -94,9 +96,11 @@ public struct QueueEngine: Sendable {
         Self.queueArn(name, region: configuration.region, accountId: configuration.accountId)
     }
 
-    /// The ARN of a queue of `accountId` in `region`.
-    public static func queueArn(_ name: String, region: String, accountId: String) -> String {
-        "arn:aws:sqs:\(region):\(accountId):\(name)"
+    /// The ARN of the stored queue `name` in `region`, `ownAccount` being the engine's account (a queue of
+    /// another account is stored as `ACCOUNT/NAME`: `AccountScope`).
+    public static func queueArn(_ name: String, region: String, accountId ownAccount: String) -> String {
+        let (account, bare) = AccountScope.split(name)
+        return "arn:aws:sqs:\(region):\(account ?? Substring(ownAccount)):\(bare)"
     }
 
     /// The queue name an ARN ends with (its last `:` part), unvalidated: enough to route a request to
@@ -105,12 +109,25 @@ public struct QueueEngine: Sendable {
         arn.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? arn
     }
 
-    /// The queue name an ARN of this account and region names, or nil.
+    /// The stored name of the queue an ARN of this region names (`AccountScope`), or nil.
     func queueName(fromArn arn: String) -> String? {
-        let prefix = "arn:aws:sqs:\(configuration.region):\(configuration.accountId):"
+        guard rules >= 3 else {
+            // Rules 1–2: only this account's ARNs, whatever follows the account.
+            let prefix = "arn:aws:sqs:\(configuration.region):\(configuration.accountId):"
+            guard arn.hasPrefix(prefix) else { return nil }
+            let name = String(arn.dropFirst(prefix.count))
+            return name.isEmpty ? nil : name
+        }
+        let prefix = "arn:aws:sqs:\(configuration.region):"
         guard arn.hasPrefix(prefix) else { return nil }
-        let name = String(arn.dropFirst(prefix.count))
-        return name.isEmpty ? nil : name
+        let rest = arn.dropFirst(prefix.count)
+        guard let colon = rest.firstIndex(of: ":") else { return nil }
+        let account = rest[..<colon]
+        let name = rest[rest.index(after: colon)...]
+        guard AccountScope.isAccountId(account), !name.isEmpty, !name.contains("/"), !name.contains(":") else {
+            return nil
+        }
+        return AccountScope.name(String(name), account: String(account), ownAccount: configuration.accountId)
     }
 
     /// Runs `body` on the named queue in place, after bringing its timers up to the engine clock.

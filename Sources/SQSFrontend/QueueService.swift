@@ -14,8 +14,9 @@ public protocol QueueService: Sendable {
     /// ListDeadLetterSourceQueues: the queues (of any shard) whose dead-letter queue is `name`.
     func deadLetterSourceQueues(of name: String, maxResults: Int?, nextToken: String?) async throws(QueueError)
         -> QueueNamePage
-    /// ListQueues over every queue of the node's account.
-    func listQueues(prefix: String?, maxResults: Int?, nextToken: String?) async throws(QueueError) -> QueueNamePage
+    /// ListQueues over the queues of `account` (nil: the node's own): bare names (`AccountScope`).
+    func listQueues(prefix: String?, account: String?, maxResults: Int?, nextToken: String?) async throws(QueueError)
+        -> QueueNamePage
 }
 
 extension ClusterNode: QueueService {}

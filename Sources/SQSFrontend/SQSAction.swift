@@ -40,12 +40,15 @@ public struct SQSRequest: Sendable {
     /// The `X-Amzn-Trace-Id` header: a message sent without an `AWSTraceHeader` system attribute gets it
     /// as that attribute, as SQS does.
     public var traceHeader: String?
+    /// The account of the sender's access key; nil: the node's own account (`--account-id`).
+    public var account: String?
 
     public init(
         action: SQSAction, parameters: WireObject, pathQueue: (account: String, name: String)?, baseURL: String,
-        senderId: String, traceHeader: String? = nil
+        senderId: String, traceHeader: String? = nil, account: String? = nil
     ) {
         self.traceHeader = traceHeader
+        self.account = account
         self.action = action
         self.parameters = parameters
         self.pathQueue = pathQueue

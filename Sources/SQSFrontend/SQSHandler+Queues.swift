@@ -4,7 +4,13 @@ import SQSWire
 
 extension SQSHandler {
     func createQueue(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
-        let name = try parameters.requiredString("QueueName")
+        let bare = try parameters.requiredString("QueueName")
+        guard !bare.contains("/") else {
+            throw QueueError(
+                .invalidParameterValue,
+                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
+        }
+        let name = stored(bare, request)
         let attributes = try parameters.stringMap("Attributes")
         var tags = try parameters.stringMap("tags")
         if tags.isEmpty { tags = try parameters.stringMap("Tags") }
@@ -15,10 +21,12 @@ extension SQSHandler {
     }
 
     func getQueueUrl(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError) -> WireObject {
-        let name = try parameters.requiredString("QueueName")
-        if let owner = try parameters.string("QueueOwnerAWSAccountId"), owner != accountId {
+        let bare = try parameters.requiredString("QueueName")
+        if let owner = try parameters.string("QueueOwnerAWSAccountId"), owner != account(request) {
             throw QueueError.queueDoesNotExist()
         }
+        guard !bare.contains("/") else { throw QueueError.queueDoesNotExist() }
+        let name = stored(bare, request)
         guard try await host.query(.queueExists(name: name), queue: name).flag else {
             throw QueueError.queueDoesNotExist()
         }
@@ -29,7 +37,9 @@ extension SQSHandler {
         let prefix = try parameters.string("QueueNamePrefix")
         let maxResults = try parameters.integer("MaxResults")
         let nextToken = try parameters.string("NextToken")
-        let page = try await host.listQueues(prefix: prefix, maxResults: maxResults, nextToken: nextToken)
+        let scope = account(request) == accountId ? nil : account(request)
+        let page = try await host.listQueues(
+            prefix: prefix, account: scope, maxResults: maxResults, nextToken: nextToken)
         var result = WireObject()
         if !page.queueNames.isEmpty {
             result["QueueUrls"] = .list(page.queueNames.map { .string(queueUrl($0, request)) })
@@ -60,9 +70,13 @@ extension SQSHandler {
         return result
     }
 
-    func startMessageMoveTask(_ parameters: WireParameters) async throws(QueueError) -> WireObject {
+    func startMessageMoveTask(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError)
+        -> WireObject
+    {
         let source = try parameters.requiredString("SourceArn")
         let destination = try parameters.string("DestinationArn")
+        try checkOwnArn(source, request, else: .moveSourceMissing)
+        if let destination { try checkOwnArn(destination, request, else: .moveDestinationMissing) }
         let rate = try parameters.integer("MaxNumberOfMessagesPerSecond")
         switch await host.apply(
             .startMessageMoveTask(sourceArn: source, destinationArn: destination, maxNumberOfMessagesPerSecond: rate))
@@ -73,8 +87,16 @@ extension SQSHandler {
         }
     }
 
-    func cancelMessageMoveTask(_ parameters: WireParameters) async throws(QueueError) -> WireObject {
+    func cancelMessageMoveTask(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError)
+        -> WireObject
+    {
         let handle = try parameters.requiredString("TaskHandle")
+        // A handle names its source queue's ARN (`number|ARN`): another account's task does not exist here.
+        if let text = PageToken.decode(handle), let bar = text.firstIndex(of: "|") {
+            try checkOwnArn(
+                String(text[text.index(after: bar)...]), request,
+                else: QueueError(.resourceNotFound, "The task handle \(handle) does not match a message move task."))
+        }
         switch await host.apply(.cancelMessageMoveTask(taskHandle: handle)) {
         case .failure(let error): throw error
         case .moveTaskCancelled(let moved): return ["ApproximateNumberOfMessagesMoved": .integer(Int64(moved))]
@@ -82,8 +104,11 @@ extension SQSHandler {
         }
     }
 
-    func listMessageMoveTasks(_ parameters: WireParameters) async throws(QueueError) -> WireObject {
+    func listMessageMoveTasks(_ parameters: WireParameters, _ request: SQSRequest) async throws(QueueError)
+        -> WireObject
+    {
         let source = try parameters.requiredString("SourceArn")
+        try checkOwnArn(source, request, else: .moveSourceMissing)
         let maxResults = try parameters.integer("MaxResults")
         let sourceName = QueueEngine.routingName(ofArn: source)
         let tasks = try await host.query(

@@ -48,9 +48,9 @@ public struct SQSHandler: Sendable {
                 await host.apply(.changeMessageVisibility(queueName: name, entries: [entry], isBatch: false)))
         case .changeMessageVisibilityBatch: return try await changeMessageVisibilityBatch(parameters, request)
         case .listDeadLetterSourceQueues: return try await listDeadLetterSourceQueues(parameters, request)
-        case .startMessageMoveTask: return try await startMessageMoveTask(parameters)
-        case .cancelMessageMoveTask: return try await cancelMessageMoveTask(parameters)
-        case .listMessageMoveTasks: return try await listMessageMoveTasks(parameters)
+        case .startMessageMoveTask: return try await startMessageMoveTask(parameters, request)
+        case .cancelMessageMoveTask: return try await cancelMessageMoveTask(parameters, request)
+        case .listMessageMoveTasks: return try await listMessageMoveTasks(parameters, request)
         case .tagQueue:
             let name = try queueName(parameters, request)
             let tags = try parameters.stringMap("Tags")
@@ -100,26 +100,36 @@ public struct SQSHandler: Sendable {
         }
     }
 
-    /// The queue a request names: its QueueUrl's last two path segments (any host), a bare queue name given
-    /// as the QueueUrl (the caller's account, as AWS accepts), or the request path.
+    /// The account a request acts in: its access key's, or the node's own.
+    func account(_ request: SQSRequest) -> String { request.account ?? accountId }
+
+    /// The stored name (`AccountScope`) of the queue a request names: its QueueUrl's last two path segments
+    /// (any host), a bare queue name given as the QueueUrl (the caller's account, as AWS accepts), or the
+    /// request path. A queue of another account than the caller's does not exist for it.
     func queueName(_ parameters: WireParameters, _ request: SQSRequest) throws(QueueError) -> String {
+        let caller = account(request)
         if let url = try parameters.string("QueueUrl") {
-            if !url.isEmpty, !url.utf8.contains(UInt8(ascii: "/")) { return url }
+            if !url.isEmpty, !url.utf8.contains(UInt8(ascii: "/")) { return stored(url, request) }
             guard let (account, name) = Self.accountAndName(fromQueueUrl: url) else {
                 throw QueueError.queueDoesNotExist()
             }
-            guard account == accountId else {
+            guard account == caller else {
                 throw QueueError.queueDoesNotExist()
             }
-            return name
+            return stored(name, request)
         }
         if let pathQueue = request.pathQueue {
-            guard pathQueue.account == accountId else {
+            guard pathQueue.account == caller, !pathQueue.name.contains("/") else {
                 throw QueueError.queueDoesNotExist()
             }
-            return pathQueue.name
+            return stored(pathQueue.name, request)
         }
         throw WireParameters.missing("QueueUrl")
+    }
+
+    /// The stored name of the caller's queue `bare` (a name without `/`).
+    func stored(_ bare: String, _ request: SQSRequest) -> String {
+        AccountScope.name(bare, account: account(request), ownAccount: accountId)
     }
 
     /// Splits `scheme://host/ACCOUNT/NAME` (or `/ACCOUNT/NAME`) into its account and queue name.
@@ -139,9 +149,13 @@ public struct SQSHandler: Sendable {
         return (String(Substring(segments[0])), String(Substring(segments[1])))
     }
 
+    /// The URL of the stored queue `name`, in the caller's account.
     func queueUrl(_ name: String, _ request: SQSRequest) -> String {
-        "\(request.baseURL)/\(accountId)/\(name)"
+        "\(request.baseURL)/\(account(request))/\(AccountScope.bare(name))"
     }
 
-    func queueArn(_ name: String) -> String { "arn:aws:sqs:\(region):\(accountId):\(name)" }
+    /// Refuses an ARN of another account than the caller's with `error` (the queue does not exist for it).
+    func checkOwnArn(_ arn: String, _ request: SQSRequest, else error: QueueError) throws(QueueError) {
+        if let arnAccount = AccountScope.account(ofArn: arn), arnAccount != account(request) { throw error }
+    }
 }

@@ -32,6 +32,8 @@ public struct SQSResponder: HTTPResponder {
     let metrics: NodeMetrics?
     /// The server's connection count, for `/metrics`.
     let connections: ConnectionLimit?
+    /// Access key id → account, for keys of another account than the node's own.
+    let accounts: [String: String]
 
     public init(
         handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger,
@@ -39,13 +41,15 @@ public struct SQSResponder: HTTPResponder {
     ) {
         self.init(
             handler: handler, verifier: verifier, clock: clock, scheme: scheme, logger: logger,
-            administration: administration, metrics: metrics, connections: nil)
+            administration: administration, metrics: metrics, connections: nil, accounts: [:])
     }
 
     init(
         handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger,
-        administration: ClusterAdministration?, metrics: NodeMetrics?, connections: ConnectionLimit?
+        administration: ClusterAdministration?, metrics: NodeMetrics?, connections: ConnectionLimit?,
+        accounts: [String: String]
     ) {
+        self.accounts = accounts
         self.handler = handler
         self.verifier = verifier
         self.clock = clock
@@ -150,7 +154,7 @@ public struct SQSResponder: HTTPResponder {
             try Self.checkEndpoint(action, pathQueue: pathQueue)
             return SQSRequest(
                 action: action, parameters: parameters, pathQueue: pathQueue, baseURL: baseURL, senderId: senderId,
-                traceHeader: traceHeader)
+                traceHeader: traceHeader, account: accounts[senderId])
         case .query:
             var pairs: [(name: String, value: String)] = []
             do {
@@ -169,7 +173,7 @@ public struct SQSResponder: HTTPResponder {
                 try Self.checkEndpoint(action, pathQueue: pathQueue)
                 return SQSRequest(
                     action: action, parameters: query.parameters, pathQueue: pathQueue, baseURL: baseURL,
-                    senderId: senderId, traceHeader: traceHeader)
+                    senderId: senderId, traceHeader: traceHeader, account: accounts[senderId])
             } catch let error as QueueError {
                 throw error
             } catch let error as WireDecodingError {
@@ -191,7 +195,12 @@ public struct SQSResponder: HTTPResponder {
             let target = request.head.path ?? "/"
             let mark = target.firstIndex(of: "?") ?? target.endIndex
             let rawQuery = mark == target.endIndex ? "" : String(target[target.index(after: mark)...])
-            _ = try authenticate(request, rawPath: String(target[..<mark]), rawQuery: rawQuery, body: body)
+            let key = try authenticate(request, rawPath: String(target[..<mark]), rawQuery: rawQuery, body: body)
+            // The cluster is administered with the node's own account's keys, not a tenant's.
+            if let account = accounts[key], account != handler.accountId {
+                throw QueueError(
+                    .accessDenied, "The access key \(key) of account \(account) cannot administer the cluster.")
+            }
             let answer = try await administration.handle(action: action, body: body)
             var headers = HTTPFields()
             headers[.contentType] = "application/x-amz-json-1.0"

@@ -20,6 +20,9 @@ public struct SQSServerConfiguration: Sendable {
     public var port = 9324
     /// Access key id → secret. Empty: signatures are not checked.
     public var credentials: [String: String] = [:]
+    /// Access key id → account, for keys of another account than `accountId`: such a key sees and
+    /// touches only its account's queues (QueueUrl, ARN and ListQueues are per account).
+    public var accounts: [String: String] = [:]
     /// Account id in queue URLs and ARNs; default `000000000000`.
     public var accountId = "000000000000"
     /// Region in queue ARNs; default `us-east-1`.
@@ -92,7 +95,7 @@ public enum SQSServer {
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(credentials: configuration.credentials),
             clock: SystemWallClock(), scheme: scheme, logger: logger,
             administration: ClusterAdministration(node: node), metrics: configuration.metrics ?? NodeMetrics(),
-            connections: limit)
+            connections: limit, accounts: configuration.accounts)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [limit.handler()],
             idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))

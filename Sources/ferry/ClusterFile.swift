@@ -22,6 +22,8 @@ struct ClusterFile: Decodable {
     var tlsCert: String?
     var tlsKey: String?
     var clusterKey: String?
+    /// A file of accepted credentials (as `--credentials-file`); the flag adds to it.
+    var credentialsFile: String?
 
     enum CodingKeys: String, CodingKey {
         case clusterName = "cluster_name"
@@ -36,6 +38,7 @@ struct ClusterFile: Decodable {
         case tlsCert = "tls_cert"
         case tlsKey = "tls_key"
         case clusterKey = "cluster_key"
+        case credentialsFile = "credentials_file"
     }
 
     static func load(_ path: String) throws -> ClusterFile {

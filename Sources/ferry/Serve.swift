@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import QueueEngine
 import SQSFrontend
 
 /// `ferry serve`: run one node.
@@ -86,13 +87,13 @@ struct Serve: AsyncParsableCommand {
     @Option(
         name: .customLong("credentials"),
         help:
-            "Accepted credentials as KEY:SECRET (repeatable; prefer --credentials-file or FERRY_CREDENTIALS, which other users cannot read in the process list). Without any, signatures are not checked."
+            "Accepted credentials as KEY:SECRET[:ACCOUNT] (repeatable; prefer --credentials-file or FERRY_CREDENTIALS, which other users cannot read in the process list). A key sees only its account's queues (default: --account-id). Without any, signatures are not checked."
     )
     var credentials: [String] = []
 
     @Option(
         help:
-            "A file of accepted credentials, one KEY:SECRET per line (# starts a comment); the environment variable FERRY_CREDENTIALS may hold them too, separated by commas or newlines."
+            "A file of accepted credentials, one KEY:SECRET[:ACCOUNT] per line (# starts a comment); the environment variable FERRY_CREDENTIALS may hold them too, separated by commas or newlines."
     )
     var credentialsFile: String?
 
@@ -134,11 +135,8 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         if let port, !(0...65_535).contains(port) { throw ValidationError("--port must be 0–65535") }
-        for credential in credentials {
-            let parts = credential.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw ValidationError("--credentials takes KEY:SECRET, got '\(credential)'")
-            }
+        for credential in credentials where Self.credential(credential) == nil {
+            throw ValidationError("--credentials takes KEY:SECRET[:ACCOUNT], got '\(credential)'")
         }
         for (name, value) in [
             ("--queue-messages-max", queueMessagesMax), ("--queue-bytes-max", queueBytesMax),
@@ -216,7 +214,12 @@ struct Serve: AsyncParsableCommand {
         configuration.region = region
         configuration.tlsCertificatePath = tlsCert
         configuration.tlsKeyPath = tlsKey
-        for (key, secret) in try allCredentials() { configuration.credentials[key] = secret }
+        for credential in try allCredentials(fileCredentials: file?.credentialsFile) {
+            configuration.credentials[credential.key] = credential.secret
+            if let account = credential.account, account != accountId {
+                configuration.accounts[credential.key] = account
+            }
+        }
         configuration.idleTimeoutSeconds = idleTimeoutSeconds
         configuration.connectionsMax = connectionsMax
         if configuration.credentials.isEmpty {
@@ -244,12 +247,13 @@ extension Serve {
         settings.shardBytesMax = shardBytesMax
     }
 
-    /// `--credentials`, then the file, then FERRY_CREDENTIALS: KEY:SECRET each.
-    func allCredentials() throws -> [(String, String)] {
+    /// `--credentials`, then the config file's `credentials_file` and `--credentials-file`, then
+    /// FERRY_CREDENTIALS: KEY:SECRET[:ACCOUNT] each.
+    func allCredentials(fileCredentials: String? = nil) throws -> [Credential] {
         var texts = credentials.map { ($0, "--credentials") }
-        if let credentialsFile {
+        for credentialsFile in [fileCredentials, credentialsFile].compactMap({ $0 }) {
             guard let data = FileManager.default.contents(atPath: credentialsFile) else {
-                throw ValidationError("cannot read --credentials-file \(credentialsFile)")
+                throw ValidationError("cannot read the credentials file \(credentialsFile)")
             }
             for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
                 let text = line.trimmingCharacters(in: .whitespaces)
@@ -263,13 +267,30 @@ extension Serve {
             }
         }
         return try texts.map { text, source in
-            let parts = text.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            guard let credential = Self.credential(text) else {
                 throw ValidationError(
-                    "\(source): credentials are KEY:SECRET, got one without a colon or with an empty part")
+                    "\(source): credentials are KEY:SECRET[:ACCOUNT], got one without a colon or with an empty part")
             }
-            return (String(parts[0]), String(parts[1]))
+            return credential
         }
+    }
+
+    /// An access key, its secret, and its account (nil: the node's own).
+    struct Credential {
+        var key: String
+        var secret: String
+        var account: String?
+    }
+
+    /// `KEY:SECRET` or `KEY:SECRET:ACCOUNT` (ACCOUNT: 12 digits; a secret may hold colons otherwise).
+    static func credential(_ text: String) -> Credential? {
+        var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var account: String?
+        if parts.count >= 3, AccountScope.isAccountId(parts.last!) { account = parts.removeLast() }
+        guard parts.count >= 2, !parts[0].isEmpty else { return nil }
+        let secret = parts.dropFirst().joined(separator: ":")
+        guard !secret.isEmpty else { return nil }
+        return Credential(key: parts[0], secret: secret, account: account)
     }
 
     /// True for addresses only this machine reaches.
