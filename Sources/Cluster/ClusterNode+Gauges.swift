@@ -2,48 +2,43 @@ import PeerTransport
 import Placement
 import QueueEngine
 
-/// One queue's message counts, as its shard's leader holds them.
+/// One queue's summary, as its shard's leader holds it.
 public struct QueueGauge: Sendable, Equatable {
-    public var name: String
     public var shard: UInt32
-    /// Messages ready to receive.
-    public var visible: Int
-    /// Received and not deleted, within their visibility timeout.
-    public var inFlight: Int
-    /// Sent with a delay that has not ended.
-    public var delayed: Int
+    public var summary: QueueSummary
 }
 
 extension ClusterNode {
-    /// The message counts of the queues whose shard this node leads (so each queue is counted by one node
-    /// of the cluster), at most `limit` of them by name per shard: a read of each led shard.
+    /// The summaries of the queues whose shard this node leads (so each queue is counted by one node of the
+    /// cluster), at most `limit` of them by name per shard: a read of each led shard.
     public func queueGauges(limit: Int) async -> [QueueGauge] {
         var gauges: [QueueGauge] = []
         for replica in router.hostedReplicas where replica.shard != placement.metadataGroup {
             guard replica.status.role == "leader" else { continue }
             let shard = replica.shard.rawValue
             let read = try? await replica.read(atShardTime: { engine, time throws(QueueError) -> [QueueGauge] in
-                var found: [QueueGauge] = []
-                for name in engine.queueNames(prefix: nil).prefix(limit) {
-                    guard
-                        let counts = try? engine.queueAttributes(
-                            name,
-                            names: [
-                                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                                "ApproximateNumberOfMessagesDelayed",
-                            ], at: time)
-                    else { continue }
-                    found.append(
-                        QueueGauge(
-                            name: name, shard: shard, visible: Int(counts["ApproximateNumberOfMessages"] ?? "") ?? 0,
-                            inFlight: Int(counts["ApproximateNumberOfMessagesNotVisible"] ?? "") ?? 0,
-                            delayed: Int(counts["ApproximateNumberOfMessagesDelayed"] ?? "") ?? 0))
-                }
-                return found
+                engine.queueSummaries(prefix: nil, limit: limit, at: time).map { QueueGauge(shard: shard, summary: $0) }
             })
             gauges += read ?? []
         }
         return gauges
+    }
+
+    /// Summaries of `account`'s queues (nil: the node's own; `AccountScope`) over every shard, at most
+    /// `limit` per shard, by name; each from its shard's leader (a linearizable read).
+    public func queueSummaries(account: String?, limit: Int) async throws(QueueError) -> [QueueSummary] {
+        try await queueSummaries(prefix: account.map { "\($0)/" }, limit: limit).filter {
+            AccountScope.split($0.name).account.map(String.init) == account
+        }
+    }
+
+    /// Summaries of every account's queues with stored names starting with `prefix`, over every shard.
+    public func queueSummaries(prefix: String?, limit: Int) async throws(QueueError) -> [QueueSummary] {
+        var found: [QueueSummary] = []
+        for shard in placement.shards {
+            found += try await router.query(.queueSummaries(prefix: prefix, limit: limit), on: shard).summaries
+        }
+        return found.sorted { $0.name < $1.name }
     }
 
     /// Each other member node and whether this node's peer link to it is up (empty for a node alone).

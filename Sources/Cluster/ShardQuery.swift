@@ -22,6 +22,10 @@ public enum ShardQuery: Sendable, Equatable, Codable {
     case checkDeadLetterTarget(arn: String, sourceArn: String, policyJSON: String)
     /// The cluster's configuration, asked of the metadata group (nil until its first leader recorded it).
     case clusterMetadata
+    /// The console: summaries of the shard's queues whose stored names start with `prefix`, at most `limit`.
+    case queueSummaries(prefix: String?, limit: Int)
+    /// The console: a queue's oldest messages, read without changing them.
+    case peekMessages(name: String, max: Int)
 
     /// The answer, from `engine`, at the shard's time `time` (epoch milliseconds; nil for the engine's).
     package func answer(from engine: borrowing QueueEngine, at time: Int64? = nil) throws(QueueError) -> ShardAnswer {
@@ -39,6 +43,9 @@ public enum ShardQuery: Sendable, Equatable, Codable {
             try engine.checkDeadLetterTarget(arn: arn, sourceArn: sourceArn, policyJSON: policyJSON)
             return .none
         case .clusterMetadata: return .clusterMetadata(engine.clusterMetadata)
+        case .queueSummaries(let prefix, let limit):
+            return .summaries(engine.queueSummaries(prefix: prefix, limit: limit, at: time))
+        case .peekMessages(let name, let max): return .peeked(try engine.peekMessages(name, max: max, at: time))
         }
     }
 }
@@ -50,6 +57,8 @@ public enum ShardAnswer: Sendable, Equatable, Codable {
     case names([String])
     case moveTasks([MessageMoveTaskInfo])
     case clusterMetadata(ClusterMetadata?)
+    case summaries([QueueSummary])
+    case peeked([PeekedMessage])
     case none
 
     public var flag: Bool {
@@ -65,6 +74,16 @@ public enum ShardAnswer: Sendable, Equatable, Codable {
     public var map: [String: String] {
         if case .map(let map) = self { return map }
         return [:]
+    }
+
+    public var summaries: [QueueSummary] {
+        if case .summaries(let summaries) = self { return summaries }
+        return []
+    }
+
+    public var peeked: [PeekedMessage] {
+        if case .peeked(let messages) = self { return messages }
+        return []
     }
 
     public var moveTasks: [MessageMoveTaskInfo] {

@@ -21,8 +21,10 @@ extension QueueEngine {
                 {
                     if !anyHandle {
                         // The first rules: only the latest handle deletes; an older one succeeds without.
-                        if queue.messages[receipt.sequence]?.receiveCount == receipt.receiveCount {
-                            queue.remove(receipt.sequence)
+                        if queue.messages[receipt.sequence]?.receiveCount == receipt.receiveCount,
+                            queue.remove(receipt.sequence) != nil
+                        {
+                            queue.deletedCount += 1
                         }
                         outcome = .success(Acknowledged())
                     } else if let message = queue.messages[receipt.sequence], queue.isFifo,
@@ -33,7 +35,7 @@ extension QueueEngine {
                         if !isBatch { throw error }
                         outcome = .failure(error)
                     } else {
-                        queue.remove(receipt.sequence)
+                        if queue.remove(receipt.sequence) != nil { queue.deletedCount += 1 }
                         outcome = .success(Acknowledged())
                     }
                 } else {

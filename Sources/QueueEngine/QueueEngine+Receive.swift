@@ -81,6 +81,7 @@ extension QueueEngine {
                 }
             }
             taken = receipts.count
+            queue.receivedCount += UInt64(receipts.count)
             if queue.isFifo, let attemptId = request.receiveRequestAttemptId, !receipts.isEmpty {
                 let expiresAt = now + QueueLimits.receiveAttemptWindowMilliseconds
                 queue.receiveAttempts[attemptId] = ReceiveAttempt(receipts: receipts, expiresAtMilliseconds: expiresAt)

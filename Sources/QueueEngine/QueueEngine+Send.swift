@@ -138,6 +138,7 @@ extension QueueEngine {
             visibleAtMilliseconds: now + Int64(delaySeconds) * 1000)
         try withQueue(queueName) { queue in
             queue.insert(message)
+            queue.sentCount += 1
             if let deduplicationKey {
                 let expiresAt = now + QueueLimits.deduplicationWindowMilliseconds
                 queue.deduplication[deduplicationKey] = DeduplicationRecord(

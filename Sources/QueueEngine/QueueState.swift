@@ -40,6 +40,11 @@ struct QueueState: Sendable {
     var availableCount = 0
     var inFlightCount = 0
     var delayedCount = 0
+    /// Messages sent, received and deleted since this replica started or restored a snapshot: statistics
+    /// for the console and metrics (not encoded, and read by nothing that changes state).
+    var sentCount: UInt64 = 0
+    var receivedCount: UInt64 = 0
+    var deletedCount: UInt64 = 0
 
     /// Delay and visibility deadlines; entries whose version no longer matches are skipped.
     var timers = Heap<MessageTimer>()
@@ -98,6 +103,9 @@ struct QueueState: Sendable {
     mutating func remove(_ sequence: UInt64) -> StoredMessage? {
         guard let message = messages.removeValue(forKey: sequence) else { return nil }
         storedBytes -= message.sizeBytes
+        // Keep the oldest retention entry a live message's (the oldest message's age); each stale entry is
+        // dropped once.
+        while let oldest = retention.min, messages[oldest.sequence] == nil { retention.removeMin() }
         switch message.state {
         case .delayed: delayedCount -= 1
         case .available: availableCount -= 1

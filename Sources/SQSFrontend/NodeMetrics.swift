@@ -1,6 +1,8 @@
 import Cluster
 import Foundation
 import Prometheus
+import QueueEngine
+import Synchronization
 
 /// What `GET /metrics` serves, in the Prometheus text format: the node's registry (`ferry serve`
 /// bootstraps swift-metrics with it, so metrics recorded through swift-metrics elsewhere — the log's
@@ -14,6 +16,8 @@ public final class NodeMetrics: Sendable {
     }
 
     public let registry: PrometheusCollectorRegistry
+    /// The per-queue counts exported at the last scrape, by series.
+    private let lastCounts = Mutex<[String: UInt64]>([:])
     /// Buckets of the request duration histogram, in seconds.
     static let requestBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -79,13 +83,47 @@ public final class NodeMetrics: Sendable {
                 "ferry_peer_link_up", [("peer", "\(link.node)")], "1 while the peer link to the node is up.",
                 link.isUp ? 1 : 0)
         }
-        for queue in await node.queueGauges(limit: Limits.queueSeriesMax) {
-            let labels = [("queue", queue.name), ("shard", "\(queue.shard)")]
+        for led in await node.queueGauges(limit: Limits.queueSeriesMax) {
+            let queue = led.summary
+            let labels = [("queue", queue.name), ("shard", "\(led.shard)")]
             gauge("ferry_queue_messages_visible", labels, "Messages ready to receive.", Double(queue.visible))
             gauge(
                 "ferry_queue_messages_in_flight", labels, "Messages received and not yet deleted.",
                 Double(queue.inFlight))
             gauge("ferry_queue_messages_delayed", labels, "Messages whose delay has not ended.", Double(queue.delayed))
+            gauge(
+                "ferry_queue_stored_bytes", labels, "Bytes of message bodies and attributes held.",
+                Double(queue.storedBytes))
+            gauge(
+                "ferry_queue_oldest_message_age_seconds", labels, "Seconds since the oldest message held was sent.",
+                Double(queue.oldestMessageAgeSeconds))
+            for (name, value, help) in [
+                (
+                    "ferry_queue_messages_sent", queue.sent,
+                    "Messages sent to the queue, as this node applied them since it started."
+                ),
+                (
+                    "ferry_queue_messages_received", queue.received,
+                    "Messages received from the queue (each receive of a message counts), since this node started."
+                ),
+                (
+                    "ferry_queue_messages_deleted", queue.deleted,
+                    "Messages deleted from the queue, since this node started."
+                ),
+            ] {
+                // The engine's count since the replica started: the counter goes up by what it grew since the
+                // last scrape (a replica that restarted or restored a snapshot starts again from 0).
+                let key = "\(name)|\(led.shard)|\(queue.name)"
+                let grown = lastCounts.withLock { last -> UInt64 in
+                    defer { last[key] = value }
+                    return value >= (last[key] ?? 0) ? value - (last[key] ?? 0) : value
+                }
+                registry.makeCounter(
+                    descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help),
+                    labels: labels
+                )
+                .increment(by: Int64(grown))
+            }
         }
         if let openConnections {
             gauge("ferry_http_connections_open", [], "Client connections open now.", Double(openConnections))

@@ -34,6 +34,8 @@ public struct SQSResponder: HTTPResponder {
     let connections: ConnectionLimit?
     /// Access key id → account, for keys of another account than the node's own.
     let accounts: [String: String]
+    /// The web console at `/console`; nil: none.
+    let console: Console?
 
     public init(
         handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger,
@@ -47,9 +49,10 @@ public struct SQSResponder: HTTPResponder {
     init(
         handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger,
         administration: ClusterAdministration?, metrics: NodeMetrics?, connections: ConnectionLimit?,
-        accounts: [String: String]
+        accounts: [String: String], console: Console? = nil
     ) {
         self.accounts = accounts
+        self.console = console
         self.handler = handler
         self.verifier = verifier
         self.clock = clock
@@ -81,6 +84,15 @@ public struct SQSResponder: HTTPResponder {
             return answerProtocol.error(
                 QueueError(.invalidParameterValue, "The request body exceeds \(Limits.requestBodyBytesMax) bytes."),
                 action: nil, requestId: requestId)
+        }
+        if let console {
+            let path = request.head.path ?? "/"
+            let bare = path.prefix { $0 != "?" }
+            if bare == "/console" || bare.hasPrefix("/console/") {
+                return await console.respond(
+                    method: request.method, path: path, authority: request.head.authority, headers: request.headers,
+                    scheme: scheme)
+            }
         }
         if request.method == .get || request.method == .head, let administration {
             if let metrics, (request.head.path ?? "/").prefix(while: { $0 != "?" }) == "/metrics" {

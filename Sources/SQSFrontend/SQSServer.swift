@@ -47,6 +47,9 @@ public struct SQSServerConfiguration: Sendable {
     /// What `/metrics` serves (`ferry serve` bootstraps swift-metrics with its registry); nil: a registry of
     /// the server's own.
     public var metrics: NodeMetrics?
+    /// The web console at `/console`: nil picks `read-only` when the node has credentials, `off` without
+    /// (a console without authentication must be asked for).
+    public var console: ConsoleMode?
 
     public init(receiptHandleKey: [UInt8]) {
         self.receiptHandleKey = receiptHandleKey
@@ -90,12 +93,18 @@ public enum SQSServer {
         let isTLS = configuration.tlsCertificatePath != nil
         let scheme = isTLS ? "https" : "http"
         let limit = ConnectionLimit(max: configuration.connectionsMax)
+        let consoleMode = configuration.console ?? (configuration.credentials.isEmpty ? .off : .readOnly)
+        // Off, it still answers `/console` (404, saying how to turn it on).
+        let console = Console(
+            node: node, host: host, mode: consoleMode, credentials: configuration.credentials,
+            accounts: configuration.accounts, ownAccount: configuration.accountId, region: configuration.region,
+            history: ConsoleHistory())
         let responder = SQSResponder(
             handler: handler,
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(credentials: configuration.credentials),
             clock: SystemWallClock(), scheme: scheme, logger: logger,
             administration: ClusterAdministration(node: node), metrics: configuration.metrics ?? NodeMetrics(),
-            connections: limit, accounts: configuration.accounts)
+            connections: limit, accounts: configuration.accounts, console: console)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [limit.handler()],
             idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
@@ -125,12 +134,31 @@ public enum SQSServer {
             responder: responder, server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [ClusterNodeService(node: node)],
+            services: [ClusterNodeService(node: node)]
+                + (consoleMode == .off ? [] : [ConsoleSampler(console: console)]),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 await onListening("\(scheme)://\(configuration.host):\(port)")
             },
             logger: logger)
+    }
+}
+
+/// Samples every queue's sent count for the console's sparklines, every `ConsoleHistory.sampleSeconds`.
+struct ConsoleSampler: Service {
+    let console: Console
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if let summaries = try? await console.node.queueSummaries(
+                    prefix: nil, limit: Console.Limits.queuesPerShardMax)
+                {
+                    console.history.record(summaries, at: SystemWallClock().nowMilliseconds())
+                }
+                try await Task.sleep(for: .seconds(ConsoleHistory.sampleSeconds))
+            }
+        }
     }
 }
 

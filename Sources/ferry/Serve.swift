@@ -100,6 +100,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve without credentials on an address other than loopback (anyone who reaches it may do anything).")
     var allowAnonymous = false
 
+    @Option(
+        help:
+            "The web console at /console: off, read-only or read-write (read-write adds the dead-letter redrive button). Default: read-only with credentials (HTTP Basic with an access key id and secret), off without."
+    )
+    var console: String?
+
     @Option(help: "Messages one queue may hold; past it sends get RequestThrottled (clients retry).")
     var queueMessagesMax = 1_000_000
 
@@ -155,6 +161,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard accountId.count == 12, accountId.allSatisfy(\.isNumber) else {
             throw ValidationError("--account-id must be 12 digits")
+        }
+        if let console, ConsoleMode(rawValue: console) == nil {
+            throw ValidationError("--console takes off, read-only or read-write, got '\(console)'")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard ["always", "batch", "never"].contains(fsync) else {
@@ -220,6 +229,7 @@ struct Serve: AsyncParsableCommand {
                 configuration.accounts[credential.key] = account
             }
         }
+        configuration.console = console.flatMap(ConsoleMode.init(rawValue:))
         configuration.idleTimeoutSeconds = idleTimeoutSeconds
         configuration.connectionsMax = connectionsMax
         if configuration.credentials.isEmpty {

@@ -65,3 +65,34 @@ struct AccountScopeTests {
         }
     }
 }
+
+/// The console's reads: queue summaries and peeks change nothing, and count what the queue did.
+@Suite("Console reads")
+struct ConsoleReadTests {
+    @Test func aSummaryCountsAndAgesAndAPeekChangesNothing() throws {
+        var harness = EngineHarness()
+        harness.create("q")
+        _ = harness.send("q", "first")
+        harness.advance(seconds: 30)
+        _ = harness.send("q", "second")
+        _ = harness.send("q", "third", delay: 60)
+        let received = harness.receive("q", max: 1, visibility: 100)
+        #expect(received.map(\.body) == ["first"])
+        var summary = harness.engine.queueSummaries(prefix: nil, limit: 10)[0]
+        #expect(summary.visible == 1 && summary.inFlight == 1 && summary.delayed == 1)
+        #expect(summary.sent == 3 && summary.received == 1 && summary.deleted == 0)
+        #expect(summary.oldestMessageAgeSeconds == 30)
+        let before = harness.engine.snapshot()
+        let peeked = try harness.engine.peekMessages("q", max: 10)
+        #expect(peeked.map(\.body) == ["first", "second", "third"])
+        #expect(peeked.map(\.state) == ["in flight", "visible", "delayed"])
+        #expect(peeked[0].receiveCount == 1)
+        #expect(harness.engine.snapshot() == before)
+        // Deleting the oldest makes the next one the oldest.
+        harness.delete("q", received[0].receiptHandle)
+        summary = harness.engine.queueSummaries(prefix: nil, limit: 10)[0]
+        #expect(summary.deleted == 1 && summary.oldestMessageAgeSeconds == 0)
+        #expect(try harness.engine.peekMessages("q", max: 1).map(\.body) == ["second"])
+        #expect(throws: QueueError.self) { try harness.engine.peekMessages("missing", max: 1) }
+    }
+}
