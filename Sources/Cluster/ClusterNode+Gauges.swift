@@ -41,6 +41,11 @@ extension ClusterNode {
         return found.sorted { $0.name < $1.name }
     }
 
+    /// Per peer: bytes sent and received over its links, and links established, since the node started.
+    public var peerCounters: [(peer: NodeID, sentBytes: Int, receivedBytes: Int, linksUp: Int)] {
+        transport?.linkCounters ?? []
+    }
+
     /// Each other member node and whether this node's peer link to it is up (empty for a node alone).
     public var peerLinks: [(node: NodeID, isUp: Bool)] {
         guard let transport else { return [] }

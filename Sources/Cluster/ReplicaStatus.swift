@@ -35,8 +35,11 @@ public struct ReplicaStatus: Sendable, Equatable, Codable {
     public var isRepairing: Bool
     /// Client commands proposed or forwarded here and not yet applied.
     public var pendingProposals: Int
-    /// The log index of this replica's newest snapshot (0: none yet).
+    /// The log index of this replica's newest snapshot (0: none yet), its size, and the time of the newest
+    /// command it holds (epoch milliseconds; 0: none yet).
     public var snapshotIndex: UInt64
+    public var snapshotBytes: Int
+    public var snapshotTimestampMilliseconds: Int64
 
     init(shard: ShardID, driver: ShardDriver) {
         let raft = driver.raft
@@ -61,6 +64,8 @@ public struct ReplicaStatus: Sendable, Equatable, Codable {
         isRepairing = raft.isRepairing
         pendingProposals = driver.pending.count
         snapshotIndex = driver.snapshotIndex
+        snapshotBytes = driver.snapshotBytes
+        snapshotTimestampMilliseconds = driver.snapshotClockMilliseconds
     }
 
     /// Every voter, both configurations while joint, in `order`'s order where it names them (preferred

@@ -69,6 +69,8 @@ extension ShardDriver {
             engine = try QueueEngine(configuration: engineConfiguration, snapshot: decoded.engineSnapshot)
             applied = decoded.applied
             snapshotIndex = snapshot.index
+            snapshotBytes = snapshot.data.count
+            snapshotClockMilliseconds = engine.clock
             observeStamp(engine.clock, now: now)
             actions.append(.log(.info, "\(shard): installed snapshot at \(snapshot.index) from the leader"))
             return true

@@ -151,6 +151,7 @@ extension ShardDriver {
             let term = raft.term(at: appliedIndex)
         else { return }
         isSnapshotting = true
+        snapshottingClockMilliseconds = engine.clock
         actions.append(
             .startSnapshot(
                 SnapshotJob(
@@ -168,6 +169,10 @@ extension ShardDriver {
             margin = max(margin, snapshot.index - streaming)
         }
         raft.compact(snapshot, keepingEntries: margin)
+        if snapshot.index > snapshotIndex {
+            snapshotBytes = snapshot.data.count
+            snapshotClockMilliseconds = snapshottingClockMilliseconds
+        }
         snapshotIndex = max(snapshotIndex, snapshot.index)
         actions.append(.log(.info, "\(shard): snapshot at \(snapshot.index), \(snapshot.data.count) bytes"))
         return takeActions()

@@ -84,6 +84,12 @@ package struct ShardDriver {
     var nextAdvanceMilliseconds: Int64 = 0
 
     var snapshotIndex: UInt64 = 0
+    /// The newest snapshot's size, and the engine clock of the state it holds (the time of its newest
+    /// command, epoch milliseconds): metrics.
+    var snapshotBytes = 0
+    var snapshotClockMilliseconds: Int64 = 0
+    /// The engine clock of the snapshot being taken.
+    var snapshottingClockMilliseconds: Int64 = 0
     var isSnapshotting = false
     /// Snapshots streaming to followers, and arriving from leaders, by peer (`ShardDriver+SnapshotStream`).
     var outgoingSnapshots: [NodeID: OutgoingSnapshot] = [:]
@@ -142,6 +148,8 @@ package struct ShardDriver {
             engine = try QueueEngine(configuration: engineConfiguration, snapshot: decoded.engineSnapshot)
             applied = decoded.applied
             snapshotIndex = snapshot.index
+            snapshotBytes = snapshot.data.count
+            snapshotClockMilliseconds = engine.clock
         }
         self.engine = engine
         self.applied = applied

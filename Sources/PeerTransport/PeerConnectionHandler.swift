@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Synchronization
 import NIOSSL
 
 /// One end of a peer link. It sends its hello first, checks the peer's hello against the peer's
@@ -82,6 +83,7 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
             }
         case .established(let peer, let link):
             // Dropped by `setPeers`: its close may still be on its way (TLS closes gracefully).
+            link.counters.receivedBytes.add(frame.wireSize, ordering: .relaxed)
             if frame.kind == .ping || link.isDropped { return }
             transport.deliver(frame, from: peer)
         case .closed:

@@ -25,7 +25,7 @@ public final class PeerTransport: Sendable {
 
     struct Link {
         var channel: any Channel
-        var mark = PeerLinkMark()
+        var mark: PeerLinkMark
         var pendingBytes = 0
     }
 
@@ -51,6 +51,8 @@ public final class PeerTransport: Sendable {
         var isShutDown = false
         var droppedFrameCount = 0
         var refusedLinkCount = 0
+        /// Per peer, over every link to it since the transport started (kept after a peer is removed).
+        var counters: [PeerNodeID: PeerLinkCounters] = [:]
     }
 
     let state: Mutex<State>
@@ -114,7 +116,10 @@ public final class PeerTransport: Sendable {
                 state.refusedLinkCount += 1
                 return (nil, false, nil)
             }
-            let link = Link(channel: channel)
+            let counters = state.counters[peer] ?? PeerLinkCounters()
+            state.counters[peer] = counters
+            counters.linksUp.add(1, ordering: .relaxed)
+            let link = Link(channel: channel, mark: PeerLinkMark(counters: counters))
             defer { state.links[peer] = link }
             return (link, state.peers.contains(peer), state.links[peer]?.channel)
         }
@@ -155,6 +160,17 @@ public final class PeerTransport: Sendable {
     /// Whether a link to `peer` is up.
     public func isConnected(_ peer: PeerNodeID) -> Bool { state.withLock { $0.links[peer] != nil } }
 
+    /// Per peer: bytes of frames queued to it and received from it, and links established (the first, then
+    /// each reconnection), since the transport started.
+    public var linkCounters: [(peer: PeerNodeID, sentBytes: Int, receivedBytes: Int, linksUp: Int)] {
+        state.withLock { $0.counters }.sorted { $0.key < $1.key }.map { peer, counters in
+            (
+                peer, counters.sentBytes.load(ordering: .relaxed), counters.receivedBytes.load(ordering: .relaxed),
+                counters.linksUp.load(ordering: .relaxed)
+            )
+        }
+    }
+
     /// Frames dropped so far because a link was down or its queue full.
     public var droppedFrameCount: Int { state.withLock { $0.droppedFrameCount } }
 
@@ -171,6 +187,7 @@ public final class PeerTransport: Sendable {
                 return nil
             }
             state.links[peer]!.pendingBytes += bytes
+            link.mark.counters.sentBytes.add(bytes, ordering: .relaxed)
             return link.channel
         }
         guard let channel else { return false }
@@ -205,8 +222,19 @@ public final class PeerTransport: Sendable {
 /// (its peer removed), so the handler delivers nothing more from it even before its close is carried out.
 final class PeerLinkMark: Sendable {
     private let dropped = Atomic<Bool>(false)
+    /// The peer's counters, which the link adds to.
+    let counters: PeerLinkCounters
+
+    init(counters: PeerLinkCounters) { self.counters = counters }
 
     var isDropped: Bool { dropped.load(ordering: .acquiring) }
 
     func drop() { dropped.store(true, ordering: .releasing) }
+}
+
+/// What the links to one peer carried, for metrics.
+final class PeerLinkCounters: Sendable {
+    let sentBytes = Atomic<Int>(0)
+    let receivedBytes = Atomic<Int>(0)
+    let linksUp = Atomic<Int>(0)
 }

@@ -54,8 +54,29 @@ public final class NodeMetrics: Sendable {
             )
             .set(value)
         }
+        /// A count the node keeps since it started, exported as a counter: it goes up by what the count
+        /// grew since the last scrape (a count that went down — a replica restarted or restored a snapshot —
+        /// adds its whole value).
+        func counter(_ name: String, _ labels: [(String, String)], _ help: String, _ value: UInt64) {
+            let key = "\(name)|" + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+            let grown = lastCounts.withLock { last -> UInt64 in
+                defer { last[key] = value }
+                return value >= (last[key] ?? 0) ? value - (last[key] ?? 0) : value
+            }
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help), labels: labels
+            )
+            .increment(by: Int64(grown))
+        }
         for status in node.replicaStatuses {
             let group = [("shard", "\(status.shard)")]
+            gauge(
+                "ferry_shard_snapshot_bytes", group, "Size of the replica's newest snapshot.",
+                Double(status.snapshotBytes))
+            gauge(
+                "ferry_shard_snapshot_timestamp_seconds", group,
+                "Time of the newest command the replica's newest snapshot holds (its age: time() minus this); 0 before the first.",
+                Double(status.snapshotTimestampMilliseconds) / 1000)
             gauge(
                 "ferry_shard_leader", group, "1 when this node leads the shard (the metadata group is the highest).",
                 status.role == "leader" ? 1 : 0)
@@ -97,33 +118,28 @@ public final class NodeMetrics: Sendable {
             gauge(
                 "ferry_queue_oldest_message_age_seconds", labels, "Seconds since the oldest message held was sent.",
                 Double(queue.oldestMessageAgeSeconds))
-            for (name, value, help) in [
-                (
-                    "ferry_queue_messages_sent", queue.sent,
-                    "Messages sent to the queue, as this node applied them since it started."
-                ),
-                (
-                    "ferry_queue_messages_received", queue.received,
-                    "Messages received from the queue (each receive of a message counts), since this node started."
-                ),
-                (
-                    "ferry_queue_messages_deleted", queue.deleted,
-                    "Messages deleted from the queue, since this node started."
-                ),
-            ] {
-                // The engine's count since the replica started: the counter goes up by what it grew since the
-                // last scrape (a replica that restarted or restored a snapshot starts again from 0).
-                let key = "\(name)|\(led.shard)|\(queue.name)"
-                let grown = lastCounts.withLock { last -> UInt64 in
-                    defer { last[key] = value }
-                    return value >= (last[key] ?? 0) ? value - (last[key] ?? 0) : value
-                }
-                registry.makeCounter(
-                    descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help),
-                    labels: labels
-                )
-                .increment(by: Int64(grown))
-            }
+            counter(
+                "ferry_queue_messages_sent", labels,
+                "Messages sent to the queue, as this node applied them since it started.",
+                queue.sent)
+            counter(
+                "ferry_queue_messages_received", labels,
+                "Messages received from the queue (each receive of a message counts), since this node started.",
+                queue.received)
+            counter(
+                "ferry_queue_messages_deleted", labels, "Messages deleted from the queue, since this node started.",
+                queue.deleted)
+        }
+        for link in node.peerCounters {
+            let labels = [("peer", "\(link.peer)")]
+            counter("ferry_peer_sent_bytes", labels, "Bytes of frames queued to the peer.", UInt64(link.sentBytes))
+            counter(
+                "ferry_peer_received_bytes", labels, "Bytes of frames received from the peer.",
+                UInt64(link.receivedBytes))
+            counter(
+                "ferry_peer_links_established", labels,
+                "Peer links established with the node: the first, then each reconnection.",
+                UInt64(link.linksUp))
         }
         if let openConnections {
             gauge("ferry_http_connections_open", [], "Client connections open now.", Double(openConnections))

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 import cluster_support as cs
 
@@ -77,6 +78,15 @@ def test_ready_turns_false_when_the_cluster_loses_its_quorum_and_true_after():
             status, body = wait_ready(node, True, 60)
             assert status == 200
         print(f"every node ready {time.monotonic() - back_at:.1f}s after nodes 2 and 3 restarted")
+        # Node 1's peer links: bytes both ways, and a second link to each restarted node.
+        with urllib.request.urlopen(cluster.endpoint(1) + "/metrics", timeout=10) as response:
+            families = {f.name: f for f in text_string_to_metric_families(response.read().decode())}
+        for peer in ("2", "3"):
+            for family in ("ferry_peer_sent_bytes", "ferry_peer_received_bytes", "ferry_peer_links_established"):
+                assert families[family].type == "counter", family
+                values = [s.value for s in families[family].samples if s.labels.get("peer") == peer]
+                assert values and values[0] >= (2 if family == "ferry_peer_links_established" else 1000), (
+                    family, peer, values)
     finally:
         cluster.down()
         shutil.rmtree(cluster.dir, ignore_errors=True)

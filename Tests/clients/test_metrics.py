@@ -62,3 +62,16 @@ def test_metrics_after_a_workload_parse_with_the_expected_families(sqs, queue):
     persist = families["ferry_log_persist_duration_seconds"]
     assert persist.type == "histogram"
     assert any(s.name.endswith("_count") and s.value > 0 for s in persist.samples)
+
+    # Per queue: what it sent, received and deleted, its oldest message's age and its bytes.
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
+    families = scrape(sqs.meta.endpoint_url)
+    for family, expected in (("ferry_queue_messages_sent", 5), ("ferry_queue_messages_received", len(received)),
+                             ("ferry_queue_messages_deleted", 1)):
+        assert families[family].type == "counter", family
+        assert samples(families[family], queue=name)[0].value == expected, family
+    assert families["ferry_queue_oldest_message_age_seconds"].type == "gauge"
+    assert samples(families["ferry_queue_oldest_message_age_seconds"], queue=name)[0].value >= 0
+    assert samples(families["ferry_queue_stored_bytes"], queue=name)[0].value >= 4 * len("m0")
+    for family in ("ferry_shard_snapshot_bytes", "ferry_shard_snapshot_timestamp_seconds"):
+        assert families[family].type == "gauge" and families[family].samples, family
