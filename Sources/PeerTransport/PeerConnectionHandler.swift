@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
-import Synchronization
 import NIOSSL
+import Synchronization
 
 /// One end of a peer link. It sends its hello first, checks the peer's hello against the peer's
 /// certificate, then hands every frame to the transport, pings while idle, and closes the link when the
