@@ -36,6 +36,8 @@ public struct SQSResponder: HTTPResponder {
     let accounts: [String: String]
     /// The web console at `/console`; nil: none.
     let console: Console?
+    /// Request bodies held at once, over every connection; nil: only the per-request bound.
+    let bodyBudget: BodyBudget?
 
     public init(
         handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger,
@@ -49,8 +51,9 @@ public struct SQSResponder: HTTPResponder {
     init(
         handler: SQSHandler, verifier: SigV4Verifier?, clock: any WallClock, scheme: String, logger: Logger,
         administration: ClusterAdministration?, metrics: NodeMetrics?, connections: ConnectionLimit?,
-        accounts: [String: String], console: Console? = nil
+        accounts: [String: String], console: Console? = nil, bodyBudget: BodyBudget? = nil
     ) {
+        self.bodyBudget = bodyBudget
         self.accounts = accounts
         self.console = console
         self.handler = handler
@@ -74,16 +77,37 @@ public struct SQSResponder: HTTPResponder {
         let answerProtocol: WireProtocol =
             isJSON || (request.headers[.accept]?.contains("application/json") ?? false) ? .json : .query
         let body: [UInt8]
-        do {
-            var buffer = try await request.body.collect(upTo: Limits.requestBodyBytesMax)
+        // Counted against the node's budget as it arrives, until the request is answered.
+        var reserved = 0
+        defer { bodyBudget?.release(reserved) }
+        do throws(QueueError) {
+            var buffer = ByteBuffer()
+            do {
+                for try await chunk in request.body {
+                    guard buffer.readableBytes + chunk.readableBytes <= Limits.requestBodyBytesMax else {
+                        throw QueueError(
+                            .invalidParameterValue, "The request body exceeds \(Limits.requestBodyBytesMax) bytes.")
+                    }
+                    if let bodyBudget {
+                        guard bodyBudget.reserve(chunk.readableBytes) else {
+                            throw QueueError(
+                                .serviceUnavailable,
+                                "The server holds \(bodyBudget.max) bytes of request bodies already; retry shortly.")
+                        }
+                        reserved += chunk.readableBytes
+                    }
+                    buffer.writeImmutableBuffer(chunk)
+                }
+            } catch let error as QueueError {
+                throw error
+            } catch {
+                throw QueueError(.invalidParameterValue, "The request body could not be read: \(error)")
+            }
             body = buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch {
             metrics?.requestFinished(
-                action: "unknown", outcome: QueueError.Code.invalidParameterValue.rawValue,
-                duration: ContinuousClock.now - began)
-            return answerProtocol.error(
-                QueueError(.invalidParameterValue, "The request body exceeds \(Limits.requestBodyBytesMax) bytes."),
-                action: nil, requestId: requestId)
+                action: "unknown", outcome: error.code.rawValue, duration: ContinuousClock.now - began)
+            return answerProtocol.error(error, action: nil, requestId: requestId)
         }
         if let console {
             let path = request.head.path ?? "/"

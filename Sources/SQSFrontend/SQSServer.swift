@@ -44,6 +44,12 @@ public struct SQSServerConfiguration: Sendable {
     /// The most HTTP connections held open at once (named bound; default 4,096); past it a new one is
     /// closed at once.
     public var connectionsMax = 4_096
+    /// A request must arrive whole (head and body) within this long of its first byte, or its connection is
+    /// closed (named bound; default 30 s): clients trickling requests cannot hold connections.
+    public var requestReadTimeoutSeconds = 30
+    /// Bytes of request bodies held at once over every connection, counted as they arrive, before their
+    /// signatures are checked (named bound; default 256 MiB); past it a request gets ServiceUnavailable.
+    public var bodyBufferBytesMax = 256 * 1024 * 1024
     /// What `/metrics` serves (`ferry serve` bootstraps swift-metrics with its registry); nil: a registry of
     /// the server's own.
     public var metrics: NodeMetrics?
@@ -104,9 +110,13 @@ public enum SQSServer {
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(credentials: configuration.credentials),
             clock: SystemWallClock(), scheme: scheme, logger: logger,
             administration: ClusterAdministration(node: node), metrics: configuration.metrics ?? NodeMetrics(),
-            connections: limit, accounts: configuration.accounts, console: console)
+            connections: limit, accounts: configuration.accounts, console: console,
+            bodyBudget: BodyBudget(max: configuration.bodyBufferBytesMax))
         let http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [limit.handler()],
+            additionalChannelHandlers: [
+                limit.handler(),
+                RequestDeadlineHandler(timeout: .seconds(Int64(configuration.requestReadTimeoutSeconds))),
+            ],
             idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
         let server: HTTPServerBuilder
         if let certificatePath = configuration.tlsCertificatePath {

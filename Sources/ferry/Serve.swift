@@ -124,6 +124,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most client connections held open at once (16–1000000); past it new ones are closed at once.")
     var connectionsMax = 4_096
 
+    @Option(
+        help:
+            "Seconds a request may take to arrive whole, from its first byte (1–3600); past it the connection is closed."
+    )
+    var requestReadTimeoutSeconds = 30
+
+    @Option(
+        help:
+            "Bytes of request bodies held at once over every connection, before their signatures are checked (at least 6 MiB); past it requests get ServiceUnavailable."
+    )
+    var bodyBufferBytesMax = 256 * 1024 * 1024
+
     @Option(help: "PEM certificate chain: serve HTTPS (needs --tls-key).")
     var tlsCert: String?
 
@@ -152,6 +164,12 @@ struct Serve: AsyncParsableCommand {
         }
         guard (1...3_600).contains(idleTimeoutSeconds) else {
             throw ValidationError("--idle-timeout-seconds must be 1–3600")
+        }
+        guard (1...3_600).contains(requestReadTimeoutSeconds) else {
+            throw ValidationError("--request-read-timeout-seconds must be 1–3600")
+        }
+        guard bodyBufferBytesMax >= SQSResponder.Limits.requestBodyBytesMax else {
+            throw ValidationError("--body-buffer-bytes-max must be at least \(SQSResponder.Limits.requestBodyBytesMax)")
         }
         guard (16...1_000_000).contains(connectionsMax) else {
             throw ValidationError("--connections-max must be 16–1000000")
@@ -231,6 +249,8 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.console = console.flatMap(ConsoleMode.init(rawValue:))
         configuration.idleTimeoutSeconds = idleTimeoutSeconds
+        configuration.requestReadTimeoutSeconds = requestReadTimeoutSeconds
+        configuration.bodyBufferBytesMax = bodyBufferBytesMax
         configuration.connectionsMax = connectionsMax
         if configuration.credentials.isEmpty {
             guard Self.isLoopback(configuration.host) || allowAnonymous else {

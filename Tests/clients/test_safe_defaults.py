@@ -147,3 +147,111 @@ def test_every_file_a_node_writes_is_private(start_ferry):
             if mode & 0o077:
                 exposed.append((os.path.join(root, name), oct(mode)))
     assert not exposed, f"readable by others: {exposed}"
+
+
+def trickle(port, data, interval, until):
+    """Sends `data` a byte per `interval` seconds until the server closes the connection or `until` passes;
+    returns the seconds until it was closed (None if it was not)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    began = time.monotonic()
+    try:
+        for byte in data:
+            if time.monotonic() - began > until:
+                return None
+            s.sendall(bytes([byte]))
+            time.sleep(interval)
+            s.setblocking(False)
+            if closed_by_server(s):
+                return time.monotonic() - began
+            s.setblocking(True)
+    except (BrokenPipeError, ConnectionResetError):
+        return time.monotonic() - began
+    finally:
+        s.close()
+    return None
+
+
+@pytest.mark.ferry_timeout(120)
+def test_a_request_trickled_a_byte_at_a_time_is_cut_off_while_others_keep_working(start_ferry):
+    # The idle timeout (60 s) never fires for a client that sends a byte every half second; the request
+    # read deadline (3 s here) does, whether it trickles its head or its body.
+    server = start_ferry(["--request-read-timeout-seconds", "3", "--in-memory"])
+    port = int(server.endpoint.rsplit(":", 1)[1])
+    sqs = fs.make_sqs_client(server.endpoint)
+    url = sqs.create_queue(QueueName=fs.unique_name("slow"))["QueueUrl"]
+    head = b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n" + b"X-Pad: a\r\n" * 20
+    body_first = b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+    closed_head = trickle(port, head, 0.5, until=20)
+    # A body trickled after a complete head.
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(body_first)
+    began = time.monotonic()
+    closed_body = None
+    for _ in range(40):
+        try:
+            s.sendall(b"A")
+        except (BrokenPipeError, ConnectionResetError):
+            closed_body = time.monotonic() - began
+            break
+        time.sleep(0.5)
+        s.setblocking(False)
+        if closed_by_server(s):
+            closed_body = time.monotonic() - began
+            break
+        s.setblocking(True)
+    s.close()
+    sqs.send_message(QueueUrl=url, MessageBody="still served")
+    print(f"trickled head closed after {closed_head} s, trickled body after {closed_body} s (deadline 3 s)")
+    assert closed_head is not None and 2.5 <= closed_head <= 8, closed_head
+    assert closed_body is not None and 2.5 <= closed_body <= 8, closed_body
+    # A long poll is not cut by the deadline: the time after the request is read does not count.
+    began = time.monotonic()
+    assert "Messages" in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)
+    sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5, VisibilityTimeout=30)
+    assert time.monotonic() - began >= 4
+
+
+@pytest.mark.ferry_timeout(120)
+def test_bodies_held_before_authentication_are_bounded_node_wide(start_ferry):
+    # Three uploads that stall after 3 MiB each pass an 8 MiB budget: the third is refused with a
+    # retryable ServiceUnavailable, and once it is refused a signed client is served.
+    server = start_ferry(["--body-buffer-bytes-max", str(8 * 1024 * 1024), "--in-memory"])
+    port = int(server.endpoint.rsplit(":", 1)[1])
+    sqs = fs.make_sqs_client(server.endpoint)
+    url = sqs.create_queue(QueueName=fs.unique_name("budget"))["QueueUrl"]
+    chunk = b"x" * (3 * 1024 * 1024)
+    uploads = []
+    answers = []
+    try:
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            uploads.append(s)
+            s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                      b"Content-Length: 5000000\r\n\r\n")
+            try:
+                s.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        time.sleep(1)
+        for s in uploads:
+            s.setblocking(False)
+            try:
+                answers.append(s.recv(65536))
+            except BlockingIOError:
+                answers.append(b"")
+            except (ConnectionResetError, OSError):
+                answers.append(b"reset")
+        refused = [a for a in answers if b" 503 " in a.split(b"\r\n", 1)[0] and b"ServiceUnavailable" in a]
+        print("answers to the stalled uploads:", [a[:40] for a in answers])
+        # 9 MiB arrive interleaved: whichever upload's bytes pass 8 MiB is refused; at least one is still held.
+        assert 1 <= len(refused) < len(uploads), answers
+        sqs.send_message(QueueUrl=url, MessageBody="served beside the stalled uploads")
+    finally:
+        for s in uploads:
+            s.close()
+    assert count_messages(sqs, url) == 1
+
+
+def count_messages(sqs, url):
+    return int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"])
