@@ -9,7 +9,7 @@ public struct QueueGauge: Sendable, Equatable {
 }
 
 extension ClusterNode {
-    /// The summaries of the queues whose shard this node leads (so each queue is counted by one node of the
+    /// The summaries of the node's own account's queues whose shard this node leads (so each queue is counted by one node of the
     /// cluster), at most `limit` of them by name per shard: a read of each led shard.
     public func queueGauges(limit: Int) async -> [QueueGauge] {
         var gauges: [QueueGauge] = []
@@ -17,26 +17,19 @@ extension ClusterNode {
             guard replica.status.role == "leader" else { continue }
             let shard = replica.shard.rawValue
             let read = try? await replica.read(atShardTime: { engine, time throws(QueueError) -> [QueueGauge] in
-                engine.queueSummaries(prefix: nil, limit: limit, at: time).map { QueueGauge(shard: shard, summary: $0) }
+                engine.queueSummaries(.own, limit: limit, at: time).map { QueueGauge(shard: shard, summary: $0) }
             })
             gauges += read ?? []
         }
         return gauges
     }
 
-    /// Summaries of `account`'s queues (nil: the node's own; `AccountScope`) over every shard, at most
-    /// `limit` per shard, by name; each from its shard's leader (a linearizable read).
-    public func queueSummaries(account: String?, limit: Int) async throws(QueueError) -> [QueueSummary] {
-        try await queueSummaries(prefix: account.map { "\($0)/" }, limit: limit).filter {
-            AccountScope.split($0.name).account.map(String.init) == account
-        }
-    }
-
-    /// Summaries of every account's queues with stored names starting with `prefix`, over every shard.
-    public func queueSummaries(prefix: String?, limit: Int) async throws(QueueError) -> [QueueSummary] {
+    /// Summaries of the queues `scope` covers over every shard, at most `limit` per shard, by name; each
+    /// from its shard's leader (a linearizable read).
+    public func queueSummaries(_ scope: SummaryScope, limit: Int) async throws(QueueError) -> [QueueSummary] {
         var found: [QueueSummary] = []
         for shard in placement.shards {
-            found += try await router.query(.queueSummaries(prefix: prefix, limit: limit), on: shard).summaries
+            found += try await router.query(.queueSummaries(scope, limit: limit), on: shard).summaries
         }
         return found.sorted { $0.name < $1.name }
     }

@@ -248,6 +248,12 @@ public final class ClusterNode: Sendable {
                 let object = try? JSONSerialization.jsonObject(with: Data(policy.utf8)) as? [String: Any],
                 let targetArn = object["deadLetterTargetArn"] as? String
             else { return }
+            // Another account's queue is never a dead-letter queue here: refused before its shard is asked,
+            // which would tell whether it exists.
+            let sourceAccount = AccountScope.split(name).account.map(String.init) ?? configuration.accountId
+            guard AccountScope.account(ofArn: targetArn).map(String.init) == sourceAccount else {
+                throw .deadLetterTargetMissing(policy)
+            }
             let targetShard = placement.shard(forQueue: QueueEngine.routingName(ofArn: targetArn))
             guard targetShard != placement.shard(forQueue: name) else { return }
             _ = try await router.query(

@@ -22,8 +22,8 @@ public enum ShardQuery: Sendable, Equatable, Codable {
     case checkDeadLetterTarget(arn: String, sourceArn: String, policyJSON: String)
     /// The cluster's configuration, asked of the metadata group (nil until its first leader recorded it).
     case clusterMetadata
-    /// The console: summaries of the shard's queues whose stored names start with `prefix`, at most `limit`.
-    case queueSummaries(prefix: String?, limit: Int)
+    /// The console: summaries of the shard's queues `scope` covers, at most `limit`.
+    case queueSummaries(SummaryScope, limit: Int)
     /// The console: a queue's oldest messages, read without changing them.
     case peekMessages(name: String, max: Int)
 
@@ -43,8 +43,8 @@ public enum ShardQuery: Sendable, Equatable, Codable {
             try engine.checkDeadLetterTarget(arn: arn, sourceArn: sourceArn, policyJSON: policyJSON)
             return .none
         case .clusterMetadata: return .clusterMetadata(engine.clusterMetadata)
-        case .queueSummaries(let prefix, let limit):
-            return .summaries(engine.queueSummaries(prefix: prefix, limit: limit, at: time))
+        case .queueSummaries(let scope, let limit):
+            return .summaries(engine.queueSummaries(scope, limit: limit, at: time))
         case .peekMessages(let name, let max): return .peeked(try engine.peekMessages(name, max: max, at: time))
         }
     }

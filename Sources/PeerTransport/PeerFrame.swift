@@ -156,8 +156,9 @@ public struct PeerHello: Equatable, Sendable {
     /// cluster's fixed facts to the hello and a version-2 segment format; 5 streams snapshots in chunks
     /// with flow control; 6 writes log entry format 2 and engine snapshot format 3, and carries a moved
     /// message's receive count between shards; 7 drops the node set from the hello's facts (nodes join
-    /// and leave a running cluster) and writes engine snapshot format 4 with the cluster configuration.
-    public static let currentProtocolVersion: UInt16 = 7
+    /// and leave a running cluster) and writes engine snapshot format 4 with the cluster configuration; 8
+    /// adopts engine rules 3 (queues of several accounts) and asks shards for queue summaries and peeks.
+    public static let currentProtocolVersion: UInt16 = 8
 
     public var nodeID: PeerNodeID
     public var clusterName: String

@@ -36,16 +36,34 @@ public struct PeekedMessage: Sendable, Equatable, Codable {
     public var deadLetterQueueSourceArn: String?
 }
 
+/// Whose queues a summary covers (`AccountScope`).
+public enum SummaryScope: Sendable, Equatable, Codable {
+    /// Every account's.
+    case every
+    /// The engine's own account's (stored names without `/`).
+    case own
+    /// Another account's (stored names `ACCOUNT/…`).
+    case account(String)
+
+    func covers(_ name: String) -> Bool {
+        switch self {
+        case .every: true
+        case .own: !name.utf8.contains(UInt8(ascii: "/"))
+        case .account(let account): name.hasPrefix(account + "/")
+        }
+    }
+}
+
 extension QueueEngine {
     /// The most messages one peek returns, and the most characters of a body it shows.
     public static let peekMessagesMax = 20
     public static let peekBodyCharactersMax = 4_096
 
-    /// Summaries of the queues whose stored names start with `prefix` (all without one), by name, at most
-    /// `limit`; counts as of `time` (epoch milliseconds; the engine clock when nil).
-    public func queueSummaries(prefix: String?, limit: Int, at time: Int64? = nil) -> [QueueSummary] {
+    /// Summaries of the queues `scope` covers, by name, at most `limit`; counts as of `time` (epoch
+    /// milliseconds; the engine clock when nil).
+    public func queueSummaries(_ scope: SummaryScope, limit: Int, at time: Int64? = nil) -> [QueueSummary] {
         let now = time ?? clock
-        return queues.keys.filter { prefix == nil || $0.hasPrefix(prefix!) }.sorted().prefix(limit).map { name in
+        return queues.keys.filter(scope.covers).sorted().prefix(Swift.max(0, limit)).map { name in
             let queue = queues[name]!
             let counts = queue.counts(at: now)
             let oldest = queue.retention.min.flatMap { queue.messages[$0.sequence]?.sentTimestamp }
@@ -65,6 +83,7 @@ extension QueueEngine {
         guard let queue = queues[name] else { throw .queueDoesNotExist() }
         let now = time ?? clock
         let count = Swift.max(0, Swift.min(max, Self.peekMessagesMax))
+        guard count > 0 else { return [] }
         var oldest: [UInt64] = []
         for sequence in queue.messages.keys {
             guard oldest.count < count || sequence < oldest[oldest.count - 1] else { continue }

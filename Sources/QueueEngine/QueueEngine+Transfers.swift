@@ -243,7 +243,7 @@ extension QueueEngine {
 }
 
 extension QueueError {
-    static func deadLetterTargetMissing(_ policyJSON: String) -> QueueError {
+    public static func deadLetterTargetMissing(_ policyJSON: String) -> QueueError {
         QueueError(
             .invalidParameterValue,
             "Value \(policyJSON) for parameter RedrivePolicy is invalid. Reason: Dead-letter target does not exist.")

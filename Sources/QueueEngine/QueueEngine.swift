@@ -112,11 +112,12 @@ public struct QueueEngine: Sendable {
     /// The stored name of the queue an ARN of this region names (`AccountScope`), or nil.
     func queueName(fromArn arn: String) -> String? {
         guard rules >= 3 else {
-            // Rules 1–2: only this account's ARNs, whatever follows the account.
+            // Rules 1–2: only this account's ARNs, whatever follows the account. A name with `/` named no
+            // queue then (none could exist), and is none now: placement hashes such names differently since.
             let prefix = "arn:aws:sqs:\(configuration.region):\(configuration.accountId):"
             guard arn.hasPrefix(prefix) else { return nil }
             let name = String(arn.dropFirst(prefix.count))
-            return name.isEmpty ? nil : name
+            return name.isEmpty || name.contains("/") ? nil : name
         }
         let prefix = "arn:aws:sqs:\(configuration.region):"
         guard arn.hasPrefix(prefix) else { return nil }

@@ -124,8 +124,8 @@ struct Console: Sendable {
     // MARK: Data
 
     func queueList(_ view: ConsoleView) async throws(QueueError) -> [ConsoleQueue] {
-        let scope = view.account == ownAccount ? nil : view.account
-        let summaries = try await node.queueSummaries(account: scope, limit: Limits.queuesPerShardMax)
+        let scope: SummaryScope = view.account == ownAccount ? .own : .account(view.account)
+        let summaries = try await node.queueSummaries(scope, limit: Limits.queuesPerShardMax)
         var sources: [String: [String]] = [:]
         for summary in summaries {
             guard let arn = summary.deadLetterTargetArn, let target = bareName(ofArn: arn, view) else { continue }

@@ -1,26 +1,37 @@
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
+import NIOSSL
 import Synchronization
 
 /// Closes a connection whose request does not arrive whole within `timeout`: from its first byte to its
 /// last (head and body), so that a client trickling a request a byte at a time (which the idle timeout
 /// alone never closes) cannot hold a connection and its buffers. The time after a request is read (a
-/// long poll, the answer) and between requests (the idle timeout's) does not count.
-final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// long poll, the answer) and between requests (the idle timeout's) does not count, and a connection is
+/// never closed while a request it sent is being answered.
+final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
 
     private let timeout: TimeAmount
     private var deadline: Scheduled<Void>?
-    private var isReading = false
+    /// Requests read whole and not yet answered whole.
+    private var unanswered = 0
 
     init(timeout: TimeAmount) { self.timeout = timeout }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        // Bytes are watched before the HTTP decoder (and TLS): a request starts with its first byte.
+        // Bytes are watched before the HTTP decoder, after TLS (whose handshake is not a request): a request
+        // starts with its first byte.
         let watcher = RequestBytesWatcher(owner: NIOLoopBound(self, eventLoop: context.eventLoop))
-        try? context.pipeline.syncOperations.addHandler(watcher, position: .first)
+        let pipeline = context.pipeline.syncOperations
+        if let tls = try? pipeline.handler(type: NIOSSLServerHandler.self) {
+            try? pipeline.addHandler(watcher, position: .after(tls))
+        } else {
+            try? pipeline.addHandler(watcher, position: .first)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -28,22 +39,43 @@ final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandl
         deadline = nil
     }
 
-    /// Some bytes arrived: the first of a request starts its deadline.
+    /// Some bytes arrived: unless a deadline runs already, they start one.
     fileprivate func bytesArrived(_ context: ChannelHandlerContext) {
-        guard !isReading else { return }
-        isReading = true
-        let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        guard deadline == nil else { return }
+        schedule(context)
+    }
+
+    private func schedule(_ context: ChannelHandlerContext) {
+        schedule(channel: context.channel, on: context.eventLoop)
+    }
+
+    private func schedule(channel: any Channel, on eventLoop: any EventLoop) {
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        deadline = eventLoop.scheduleTask(in: timeout) {
+            let handler = handler.value
+            handler.deadline = nil
+            // Answering a request: the client waits for it, not the other way round; look again later.
+            if handler.unanswered > 0 {
+                handler.schedule(channel: channel, on: eventLoop)
+                return
+            }
+            channel.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .end = unwrapInboundIn(data) {
             // The request is read: what follows is the answer's time, then the idle timeout's.
+            unanswered += 1
             deadline?.cancel()
             deadline = nil
-            isReading = false
         }
         context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { unanswered = max(0, unanswered - 1) }
+        context.write(data, promise: promise)
     }
 }
 

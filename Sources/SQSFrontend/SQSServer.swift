@@ -162,7 +162,7 @@ struct ConsoleSampler: Service {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 if let summaries = try? await console.node.queueSummaries(
-                    prefix: nil, limit: Console.Limits.queuesPerShardMax)
+                    .every, limit: Console.Limits.queuesPerShardMax)
                 {
                     console.history.record(summaries, at: SystemWallClock().nowMilliseconds())
                 }

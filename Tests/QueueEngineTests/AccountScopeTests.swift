@@ -78,7 +78,7 @@ struct ConsoleReadTests {
         _ = harness.send("q", "third", delay: 60)
         let received = harness.receive("q", max: 1, visibility: 100)
         #expect(received.map(\.body) == ["first"])
-        var summary = harness.engine.queueSummaries(prefix: nil, limit: 10)[0]
+        var summary = harness.engine.queueSummaries(.own, limit: 10)[0]
         #expect(summary.visible == 1 && summary.inFlight == 1 && summary.delayed == 1)
         #expect(summary.sent == 3 && summary.received == 1 && summary.deleted == 0)
         #expect(summary.oldestMessageAgeSeconds == 30)
@@ -90,9 +90,19 @@ struct ConsoleReadTests {
         #expect(harness.engine.snapshot() == before)
         // Deleting the oldest makes the next one the oldest.
         harness.delete("q", received[0].receiptHandle)
-        summary = harness.engine.queueSummaries(prefix: nil, limit: 10)[0]
+        summary = harness.engine.queueSummaries(.own, limit: 10)[0]
         #expect(summary.deleted == 1 && summary.oldestMessageAgeSeconds == 0)
         #expect(try harness.engine.peekMessages("q", max: 1).map(\.body) == ["second"])
+        #expect(try harness.engine.peekMessages("q", max: 0).isEmpty)
+        // Scopes: the own account's queues, another account's, every one.
+        harness.create("\(AccountScopeTests.other)/q")
+        #expect(harness.engine.queueSummaries(.own, limit: 10).map(\.name) == ["q"])
+        #expect(
+            harness.engine.queueSummaries(.account(AccountScopeTests.other), limit: 10).map(\.name) == [
+                "\(AccountScopeTests.other)/q"
+            ])
+        #expect(harness.engine.queueSummaries(.every, limit: 10).count == 2)
+        #expect(harness.engine.queueSummaries(.every, limit: -1).isEmpty)
         #expect(throws: QueueError.self) { try harness.engine.peekMessages("missing", max: 1) }
     }
 }
