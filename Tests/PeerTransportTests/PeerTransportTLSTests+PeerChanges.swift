@@ -32,8 +32,11 @@ extension PeerTransportTLSTests {
     @Test func aPeerAddedAfterStartIsLinkedAndFramesFlowBothWays() async throws {
         let ports = try Self.freePorts(2)
         let map: [UInt64: Int] = [1: ports[0], 2: ports[1]]
-        let one = try await Self.start(1, ports: map, knowing: [])
-        let two = try await Self.start(2, ports: map, knowing: [])
+        // The idle timeout runs from the TCP connection, through the TLS handshake: debug-built handshakes
+        // on a loaded 2-core machine (the whole suite at once) took longer than 1 s, and every link was
+        // closed before its hello.
+        let one = try await Self.start(1, ports: map, knowing: [], idleMilliseconds: 5_000)
+        let two = try await Self.start(2, ports: map, knowing: [], idleMilliseconds: 5_000)
         #expect(one.transport.dialLoopCount == 0)
         let everyone: [PeerNodeID: PeerAddress] = [1: Self.address(ports[0]), 2: Self.address(ports[1])]
         for _ in 0..<3 {

@@ -54,7 +54,7 @@ import Testing
     /// when given).
     static func start(
         _ id: UInt64, ports: [UInt64: Int], knowing: Set<UInt64>? = nil, tls: PeerTLSMaterial? = nil,
-        cluster: String = "test", facts: PeerClusterFacts = .unknown
+        cluster: String = "test", facts: PeerClusterFacts = .unknown, idleMilliseconds: Int = 1_000
     ) async throws -> Node {
         var peers: [UInt64: PeerAddress] = [:]
         for (peer, port) in ports where peer != id && knowing?.contains(peer) != false {
@@ -64,7 +64,7 @@ import Testing
             nodeID: id, clusterName: cluster, listen: PeerAddress(host: "127.0.0.1", port: ports[id]!), peers: peers,
             tls: try tls ?? material(id))
         configuration.facts = facts
-        configuration.idleTimeoutMilliseconds = 1_000
+        configuration.idleTimeoutMilliseconds = idleMilliseconds
         configuration.pingIntervalMilliseconds = 100
         let inbox = Inbox()
         var logger = Logger(label: "peer-\(id)")
