@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "Placement", targets: ["Placement"]),
         .library(name: "PeerTransport", targets: ["PeerTransport"]),
         .library(name: "Cluster", targets: ["Cluster"]),
+        // For the package-benchmark suite: the driver's hot path on an in-process group (`ShardGroupBench`).
+        .library(name: "ClusterSimulation", targets: ["ClusterSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -238,7 +240,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "ClusterSimulationTests", dependencies: ["ClusterSimulation"], swiftSettings: strictSettings),
+            name: "ClusterSimulationTests", dependencies: ["ClusterSimulation", "Cluster", "QueueEngine", "Raft"],
+            swiftSettings: strictSettings),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"], swiftSettings: strictSettings),
         .testTarget(name: "RaftTests", dependencies: ["Raft", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(

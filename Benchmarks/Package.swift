@@ -15,6 +15,7 @@ let package = Package(
             name: "FerryBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "ClusterSimulation", package: "ferry"),
                 .product(name: "LZ4", package: "ferry"),
                 .product(name: "QueueEngine", package: "ferry"),
                 .product(name: "Raft", package: "ferry"),

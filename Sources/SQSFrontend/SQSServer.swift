@@ -160,13 +160,15 @@ struct ConsoleSampler: Service {
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
+            // Waits first: a node stopped right after it started is not held up by a read of shards that
+            // have no leader yet.
             while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(ConsoleHistory.sampleSeconds))
                 if let summaries = try? await console.node.queueSummaries(
                     .every, limit: Console.Limits.queuesPerShardMax)
                 {
                     console.history.record(summaries, at: SystemWallClock().nowMilliseconds())
                 }
-                try await Task.sleep(for: .seconds(ConsoleHistory.sampleSeconds))
             }
         }
     }

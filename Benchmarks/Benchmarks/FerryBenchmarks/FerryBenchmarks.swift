@@ -26,6 +26,7 @@ let benchmarks: @Sendable () -> Void = {
     lz4Benchmarks()
     segmentLogBenchmarks()
     raftBenchmarks()
+    driverBenchmarks()
 }
 
 /// How far a rate (throughput, MB/s) may move, in percent: at p50 only, so `thresholds check` skips rates. In
