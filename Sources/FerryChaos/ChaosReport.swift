@@ -1,4 +1,5 @@
 import Foundation
+import SQSWire
 
 /// What a chaos run ends with: its settings, the faults as they happened, the checker's verdict and the
 /// history (for the report).
@@ -138,19 +139,7 @@ public enum ChaosReport {
         return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction + 0.5))]
     }
 
-    static func escape(_ text: String) -> String {
-        var result = ""
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
+    static func escape(_ text: String) -> String { MarkupText.escaped(text) }
 
     static let width = 900.0
     static let plotLeft = 50.0

@@ -126,9 +126,10 @@ extension QueueEngine {
 public enum PageToken {
     public static func encode(_ name: String) -> String { MessageDigest.hex(Array(name.utf8)) }
 
-    public static func decode(_ token: String) -> String? {
+    /// The text a token spells, if it is one of at most `hexCharactersMax` lowercase hex digits.
+    public static func decode(_ token: String, hexCharactersMax: Int = 4 * QueueLimits.queueNameLengthMax) -> String? {
         let bytes = Array(token.utf8)
-        guard bytes.count % 2 == 0, bytes.count <= 4 * QueueLimits.queueNameLengthMax else { return nil }
+        guard bytes.count % 2 == 0, bytes.count <= hexCharactersMax else { return nil }
         var out: [UInt8] = []
         var index = 0
         while index < bytes.count {

@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import Placement
 import QueueEngine
+import SQSWire
 
 /// The console's HTML, rendered on the server; `console.js` re-renders the same rows from the JSON
 /// endpoints every few seconds. Everything shown is escaped.
@@ -231,19 +232,5 @@ enum ConsolePages {
         return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { MarkupText.escaped(text) }
 }

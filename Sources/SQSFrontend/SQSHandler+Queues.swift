@@ -94,7 +94,7 @@ extension SQSHandler {
         // A handle names its source queue's ARN (hex of `number|ARN`): one that does not, or names another
         // account's queue, matches no task of the caller's.
         let unknown = QueueError(.resourceNotFound, "The task handle \(handle) does not match a message move task.")
-        guard let text = Self.hexDecoded(handle), let bar = text.firstIndex(of: "|"),
+        guard let text = PageToken.decode(handle, hexCharactersMax: 8_192), let bar = text.firstIndex(of: "|"),
             AccountScope.account(ofArn: String(text[text.index(after: bar)...])) != nil
         else { throw unknown }
         try checkOwnArn(String(text[text.index(after: bar)...]), request, else: unknown)
@@ -131,27 +131,5 @@ extension SQSHandler {
             return .object(entry)
         }
         return ["Results": .list(results)]
-    }
-
-    /// The text whose UTF-8 bytes `hex` spells in lowercase hexadecimal; nil if it does not.
-    static func hexDecoded(_ hex: String) -> String? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0, digits.count <= 8_192 else { return nil }
-        func value(_ digit: UInt8) -> UInt8? {
-            switch digit {
-            case 0x30...0x39: digit - 0x30
-            case 0x61...0x66: digit - 0x61 + 10
-            default: nil
-            }
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return String(validating: bytes, as: UTF8.self)
     }
 }

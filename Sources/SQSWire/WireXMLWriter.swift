@@ -189,3 +189,14 @@ struct WireXMLWriter {
         }
     }
 }
+
+/// Text for XML and HTML pages.
+public enum MarkupText {
+    /// `text` escaped for XML or HTML text and attribute values (as SQS responses escape it): what the web
+    /// console and the chaos report write into their pages.
+    public static func escaped(_ text: String) -> String {
+        var writer = WireXMLWriter(action: "")
+        writer.appendEscaped(text)
+        return String(decoding: writer.output, as: UTF8.self)
+    }
+}
