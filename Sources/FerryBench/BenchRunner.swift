@@ -50,9 +50,8 @@ public struct BenchRunner: Sendable {
             }
             if configuration.workload != .consume {
                 for index in 0..<configuration.producers {
-                    group.addTask {
-                        await produce(worker: index, queueUrl: queueUrl, payload: payload, tls: tls, state: state)
-                    }
+                    let worker = worker(.producer(payload), index, queueUrl: queueUrl, tls: tls, state: state)
+                    group.addTask { await worker.run() }
                 }
             }
             if sequential {
@@ -63,7 +62,8 @@ public struct BenchRunner: Sendable {
             }
             if configuration.workload != .produce {
                 for index in 0..<configuration.consumers {
-                    group.addTask { await consume(worker: index, queueUrl: queueUrl, tls: tls, state: state) }
+                    let worker = worker(.consumer, index, queueUrl: queueUrl, tls: tls, state: state)
+                    group.addTask { await worker.run() }
                 }
             }
             if configuration.workload != .produce {
@@ -96,6 +96,15 @@ public struct BenchRunner: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let path = configuration.caBundlePath { tls.trustRoots = .file(path) }
         return try NIOSSLContext(configuration: tls)
+    }
+
+    /// Worker `index` of its kind: on the group's next event loop, with the endpoints taken in turn.
+    private func worker(
+        _ role: LoopWorker.Role, _ index: Int, queueUrl: String, tls: NIOSSLContext?, state: BenchState
+    ) -> LoopWorker {
+        LoopWorker(
+            runner: self, role: role, endpoint: endpoints[index % endpoints.count], queueUrl: queueUrl, tls: tls,
+            state: state, loop: group.next())
     }
 
     func withClient<Result>(

@@ -24,15 +24,29 @@ public struct SQSBenchClient {
     /// Calls `action` with a JSON `body`; returns the decoded result object or throws the AWS error. With a
     /// `timeout`, a call not answered in time closes the connection and throws.
     public func call(_ action: String, _ body: [UInt8], timeout: Duration? = nil) async throws -> WireObject {
+        let headers = try Self.signedHeaders(
+            action: action, body: body, authority: connection.endpoint.authority, signer: signer, keyMemo: keyMemo)
+        let response = try await connection.post(headers: headers, body: body, timeout: timeout)
+        return try Self.result(of: action, response)
+    }
+
+    /// The headers of an AWS JSON 1.0 call of `action`, signed now.
+    static func signedHeaders(
+        action: String, body: [UInt8], authority: String, signer: SigV4Signer, keyMemo: SigV4SigningKeyMemo
+    ) throws -> [(name: String, value: String)] {
         var request = SigV4Request(
             method: "POST", rawPath: "/", rawQuery: "",
             headers: [
-                (name: "host", value: connection.endpoint.authority),
+                (name: "host", value: authority),
                 (name: "content-type", value: "application/x-amz-json-1.0"),
                 (name: "x-amz-target", value: "AmazonSQS.\(action)"),
             ], body: body)
         try signer.sign(&request, epochSeconds: WallTime.epochSeconds(), keyCache: keyMemo)
-        let response = try await connection.post(headers: request.headers, body: body, timeout: timeout)
+        return request.headers
+    }
+
+    /// The result object of a call's response, or the AWS error it carries.
+    static func result(of action: String, _ response: SQSConnection.Response) throws(SQSCallError) -> WireObject {
         let decoded = try? JSONWireDecoder.decode(response.body)
         guard response.status == 200 else {
             let object = decoded?.objectValue
@@ -53,7 +67,7 @@ public struct SQSBenchClient {
 
 /// Builds JSON request bodies without an intermediate tree (the hot path).
 public struct JSONBody {
-    public private(set) var bytes: [UInt8] = []
+    public internal(set) var bytes: [UInt8] = []
 
     public init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
@@ -62,6 +76,11 @@ public struct JSONBody {
     /// Appends a JSON string literal.
     public mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: text.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):

@@ -63,6 +63,22 @@ struct BenchEndToEndTests {
         }
     }
 
+    /// `--rate` paces the producers: 300 messages at 1,000 per second cannot be sent in much under 0.3 s
+    /// (a lower bound only: a loaded machine may take longer).
+    @Test func rateBoundsTheProducers() async throws {
+        try await withServer { url in
+            var configuration = configuration(url)
+            configuration.messages = 300
+            configuration.rateMessagesPerSecond = 1_000
+            let report = try await BenchRunner(configuration: configuration).run()
+            #expect(report.delivery.sent == 300)
+            #expect(report.delivery.lost == 0)
+            #expect(report.errors.isEmpty)
+            let produceRate = try #require(report.produceMessagesPerSecond)
+            #expect(produceRate <= 1_000 * 1.25, "sent at \(produceRate) msg/s")
+        }
+    }
+
     @Test func fifoWithSingleSends() async throws {
         try await withServer { url in
             var configuration = configuration(url)
