@@ -37,6 +37,13 @@ struct LogIndex: Sendable {
         }
     }
 
+    /// Forgets every entry; the next one stored is `nextIndex`.
+    mutating func removeAll(nextIndex: UInt64) {
+        terms.removeAll()
+        runs.removeAll()
+        storedFirstIndex = nextIndex
+    }
+
     /// Drops entries up to and including `index` (compaction).
     mutating func dropEntries(through index: UInt64) {
         guard !terms.isEmpty, index >= storedFirstIndex else { return }

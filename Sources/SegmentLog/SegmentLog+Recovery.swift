@@ -43,14 +43,25 @@ extension SegmentLog {
             log.close()
             throw .failed("\(error)")
         }
-        if log.segments.isEmpty { try log.createSegment(sequence: 1) }
         if let storedFirst = log.index.isEmpty ? nil : log.index.storedFirstIndex, storedFirst > log.snapshotIndex + 1 {
-            let name = log.segments.first?.name ?? "log"
-            log.close()
-            throw .corrupt(
-                file: name, offset: SegmentFile.headerByteCount,
+            // Entries before the first stored one are missing: a segment before it was cut short at a record
+            // boundary (which replaying it alone cannot tell from a segment that simply ended), or the
+            // snapshot that covered them is gone.
+            let damage = SegmentLogError.corrupt(
+                file: log.segments.first?.name ?? "log", offset: SegmentFile.headerByteCount,
                 reason: "entries start at \(storedFirst) but the snapshot ends at \(log.snapshotIndex)")
+            guard options.salvageDamage else {
+                log.close()
+                throw damage
+            }
+            do {
+                try log.setAsideEntriesAfterGap(damage: damage)
+            } catch {
+                log.close()
+                throw error as? SegmentLogError ?? .failed("\(error)")
+            }
         }
+        if log.segments.isEmpty { try log.createSegment(sequence: 1) }
         return log
     }
 
@@ -82,6 +93,24 @@ extension SegmentLog {
         }
         try fileSystem.synchronizeDirectory(directory)
         salvagedDamage = damage
+    }
+
+    /// Sets aside, as `salvage` does, every segment from the one holding the first stored entry on: the
+    /// entries before that one are missing, so none after them can be served. The log then continues from
+    /// its snapshot (empty when every segment was set aside: `open` creates one).
+    private func setAsideEntriesAfterGap(damage: SegmentLogError) throws {
+        guard let firstSequence = index.runs.first?.segmentSequence,
+            let position = segments.firstIndex(where: { $0.sequence == firstSequence })
+        else { return }
+        let setAside = segments[position...].map(\.sequence)
+        for segment in segments[position...] { segment.file.close() }
+        segments.removeSubrange(position...)
+        index.removeAll(nextIndex: snapshotIndex + 1)
+        dropCache(after: snapshotIndex)
+        // Term and vote (read from the segments set aside) still hold; the commit index cannot pass what is
+        // stored. The repair that follows writes both durably again.
+        hardState.commit = min(hardState.commit, snapshotIndex)
+        try salvage(sequence: nil, validEnd: 0, later: setAside, damage: damage)
     }
 
     /// Replays one segment file into the index.

@@ -93,6 +93,32 @@ import Testing
         #expect(reopened.salvagedDamage == nil)
     }
 
+    /// A segment that is not the last, cut short at a record boundary, replays as if it simply ended; the
+    /// gap shows only as the next segment starting past the snapshot (found by the simulator, seed 130208:
+    /// the first segment cut to its header, and the node refused to start instead of repairing). The
+    /// segments from the first stored entry on are set aside and the log continues from its snapshot.
+    @Test func aSegmentCutAtARecordBoundarySetsTheEntriesAfterTheGapAside() throws {
+        let fileSystem = FakeFileSystem()
+        _ = try prepared(fileSystem)
+        let names = try fileSystem.contentsOfDirectory("/log").filter { $0.hasPrefix("segment-") }.sorted()
+        #expect(names.count >= 2, "\(names)")
+        let path = "/log/" + names[0]
+        fileSystem.setContents(path, Array(fileSystem.contents(path)!.prefix(32)))
+        let (log, file, _) = try reopenedWithSalvage(fileSystem)
+        #expect(file == names[0])
+        let kept = try allEntries(log)
+        #expect(kept.isEmpty && log.lastIndex == 0, "nothing after the gap is served")
+        let after = try fileSystem.contentsOfDirectory("/log")
+        #expect(after.filter { $0.hasSuffix(".damaged") }.count == names.count - 1, "\(after)")
+        #expect(log.hardState.term == 1 && log.hardState.vote == 1 && log.hardState.commit == 0)
+        try log.append(makeEntries(1, count: 2, term: 2), hardState: HardState(term: 2, vote: 3, commit: 1))
+        log.close()
+        fileSystem.restart()
+        let reopened = try openLog(fileSystem) { $0.segmentBytesMax = 4_096 }
+        #expect(reopened.lastIndex == 2)
+        #expect(reopened.salvagedDamage == nil)
+    }
+
     @Test func anIntactLogReportsNoDamage() throws {
         let fileSystem = FakeFileSystem()
         _ = try prepared(fileSystem)
