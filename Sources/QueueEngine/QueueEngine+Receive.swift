@@ -65,11 +65,11 @@ extension QueueEngine {
                     continue
                 }
                 queue.hide(sequence, until: now + visibilityMilliseconds)
-                queue.messages[sequence]!.receiveCount += 1
-                if queue.messages[sequence]!.firstReceiveTimestamp == nil {
-                    queue.messages[sequence]!.firstReceiveTimestamp = now
+                queue.messages.update(sequence) { message in
+                    message.receiveCount += 1
+                    if message.firstReceiveTimestamp == nil { message.firstReceiveTimestamp = now }
+                    message.lastReceiveTimestamp = now
                 }
-                queue.messages[sequence]!.lastReceiveTimestamp = now
                 let updated = queue.messages[sequence]!
                 let receipt = Identifiers.Receipt(
                     queueIncarnation: queue.incarnation, sequence: sequence, receiveCount: updated.receiveCount)

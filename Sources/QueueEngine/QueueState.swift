@@ -34,7 +34,7 @@ struct QueueState: Sendable {
     var tags: [String: String] = [:]
     var lastPurgeTimestamp: Int64?
 
-    var messages: [UInt64: StoredMessage] = [:]
+    var messages = MessageStore()
     /// The `sizeBytes` of every message held (an index: not encoded, rebuilt on restore).
     var storedBytes = 0
     var availableCount = 0
@@ -298,7 +298,7 @@ struct QueueState: Sendable {
     mutating func purge() {
         deduplication = [:]
         deduplicationExpiry = []
-        messages = [:]
+        messages = MessageStore()
         storedBytes = 0
         availableCount = 0
         inFlightCount = 0
