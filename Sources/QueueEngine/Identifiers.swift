@@ -39,24 +39,25 @@ struct Identifiers: Sendable {
     func messageId(sequence: UInt64) -> String {
         let unique = Self.mix(sequence ^ saltHigh)
         let other = Self.mix(sequence ^ saltLow ^ (UInt64(shardId) << 32 | UInt64(shardId)))
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: unique >> (UInt64(index) * 8)) }
-        bytes[10] = UInt8(truncatingIfNeeded: unique >> 48)
-        bytes[11] = UInt8(truncatingIfNeeded: unique >> 56)
-        for (offset, index) in [6, 7, 8, 9, 12, 13, 14, 15].enumerated() {
-            bytes[index] = UInt8(truncatingIfNeeded: other >> (UInt64(offset) * 8))
+        // Byte i of the id is bits (120 - 8i) of `high` and `low` read as one big-endian 128-bit value.
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        func set(_ index: Int, _ byte: UInt64) {
+            let value = byte & 0xff
+            if index < 8 {
+                high |= value << UInt64(56 - index * 8)
+            } else {
+                low |= value << UInt64(56 - (index - 8) * 8)
+            }
         }
-        bytes[6] = (bytes[6] & 0x0f) | 0x40
-        bytes[8] = (bytes[8] & 0x3f) | 0x80
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(36)
-        for (index, byte) in bytes.enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        for index in 0..<6 { set(index, unique >> (UInt64(index) * 8)) }
+        set(10, unique >> 48)
+        set(11, unique >> 56)
+        for (offset, index) in [6, 7, 8, 9, 12, 13, 14, 15].enumerated() { set(index, other >> (UInt64(offset) * 8)) }
+        // Version 4 and the RFC 4122 variant.
+        high = (high & ~(0xf0 << 8)) | (0x40 << 8)
+        low = (low & ~(0xc0 << 56)) | (0x80 << 56)
+        return Bits128(high: high, low: low).uuidText
     }
 
     /// What a receipt handle names: one receive of one message of one queue incarnation.

@@ -126,8 +126,9 @@ extension QueueEngine {
         // A FIFO queue takes no per-message delay: its DelaySeconds=0 means the queue's delay, as on AWS.
         let delaySeconds =
             configuration.fifoQueue ? configuration.delaySeconds : entry.delaySeconds ?? configuration.delaySeconds
+        let messageId = identifiers.messageId(sequence: sequence)
         let message = StoredMessage(
-            sequence: sequence, messageId: identifiers.messageId(sequence: sequence), body: entry.body,
+            sequence: sequence, messageId: messageId, body: entry.body,
             md5OfBody: md5OfBody, messageAttributes: entry.messageAttributes, md5OfMessageAttributes: md5OfAttributes,
             systemAttributes: entry.messageSystemAttributes, md5OfSystemAttributes: md5OfSystemAttributes,
             senderId: senderId, sentTimestamp: now, messageGroupId: entry.messageGroupId,
@@ -142,12 +143,12 @@ extension QueueEngine {
             if let deduplicationKey {
                 let expiresAt = now + QueueLimits.deduplicationWindowMilliseconds
                 queue.deduplication[deduplicationKey] = DeduplicationRecord(
-                    messageId: message.messageId, fifoSequenceNumber: sequence, expiresAtMilliseconds: expiresAt)
+                    messageId: messageId, fifoSequenceNumber: sequence, expiresAtMilliseconds: expiresAt)
                 queue.deduplicationExpiry.append((expiresAt, deduplicationKey))
             }
         }
         return SentMessage(
-            messageId: message.messageId, md5OfMessageBody: md5OfBody, md5OfMessageAttributes: md5OfAttributes,
+            messageId: messageId, md5OfMessageBody: md5OfBody, md5OfMessageAttributes: md5OfAttributes,
             md5OfMessageSystemAttributes: md5OfSystemAttributes,
             sequenceNumber: configuration.fifoQueue ? Self.formatSequenceNumber(sequence) : nil)
     }

@@ -141,70 +141,83 @@ private final class RareFieldsBox: Sendable {
 
 /// 128 bits held as two words, for message ids (canonical lowercase UUID text) and MD5 digests (32
 /// lowercase hex digits): 16 bytes in the message instead of a string and its heap storage.
-private struct Bits128: Sendable, Equatable {
+struct Bits128: Sendable, Equatable {
     var high: UInt64 = 0
     var low: UInt64 = 0
 
     init() {}
 
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
     /// The bits of 32 lowercase hex digits; nil for any other text.
     init?(hex text: String) {
-        guard text.utf8.count == 32, let bits = Self.parse(text.utf8, dashes: []) else { return nil }
+        guard let bits = Self.parse(text, uuid: false) else { return nil }
         self = bits
     }
 
     /// The bits of a UUID in canonical lowercase form (8-4-4-4-12); nil for any other text.
     init?(uuid text: String) {
-        guard text.utf8.count == 36, let bits = Self.parse(text.utf8, dashes: Self.uuidDashes) else { return nil }
+        guard let bits = Self.parse(text, uuid: true) else { return nil }
         self = bits
     }
 
-    private static let uuidDashes: Set<Int> = [8, 13, 18, 23]
-    private static let digits = Array("0123456789abcdef".utf8)
+    /// Whether a UUID's text has a dash at `offset`.
+    @inline(__always)
+    private static func isDash(_ offset: Int) -> Bool { offset == 8 || offset == 13 || offset == 18 || offset == 23 }
 
-    private static func parse(_ text: String.UTF8View, dashes: Set<Int>) -> Bits128? {
-        var bits = Bits128()
-        var nibbles = 0
-        for (offset, byte) in text.enumerated() {
-            if dashes.contains(offset) {
-                guard byte == UInt8(ascii: "-") else { return nil }
-                continue
+    private static func parse(_ text: String, uuid: Bool) -> Bits128? {
+        var text = text
+        let length = uuid ? 36 : 32
+        return text.withUTF8 { bytes -> Bits128? in
+            guard bytes.count == length else { return nil }
+            var bits = Bits128()
+            var nibbles = 0
+            for offset in 0..<length {
+                let byte = bytes[offset]
+                if uuid && isDash(offset) {
+                    guard byte == UInt8(ascii: "-") else { return nil }
+                    continue
+                }
+                let value: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte &- UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte &- UInt8(ascii: "a") &+ 10
+                default: return nil
+                }
+                if nibbles < 16 {
+                    bits.high = bits.high << 4 | UInt64(value)
+                } else {
+                    bits.low = bits.low << 4 | UInt64(value)
+                }
+                nibbles += 1
             }
-            let value: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte - UInt8(ascii: "a") + 10
-            default: return nil
-            }
-            if nibbles < 16 {
-                bits.high = bits.high << 4 | UInt64(value)
-            } else {
-                bits.low = bits.low << 4 | UInt64(value)
-            }
-            nibbles += 1
+            return bits
         }
-        return nibbles == 32 ? bits : nil
     }
 
-    private func render(dashes: Set<Int>, length: Int) -> String {
-        String(unsafeUninitializedCapacity: length) { buffer in
+    private func render(uuid: Bool) -> String {
+        let length = uuid ? 36 : 32
+        return String(unsafeUninitializedCapacity: length) { buffer in
             var nibble = 0
             for offset in 0..<length {
-                if dashes.contains(offset) {
+                if uuid && Self.isDash(offset) {
                     buffer[offset] = UInt8(ascii: "-")
                     continue
                 }
                 let word = nibble < 16 ? high : low
-                let shift = UInt64(60 - (nibble % 16) * 4)
-                buffer[offset] = Self.digits[Int((word >> shift) & 0xf)]
+                let digit = UInt8(truncatingIfNeeded: (word >> UInt64(60 - (nibble & 15) * 4)) & 0xf)
+                buffer[offset] = digit < 10 ? UInt8(ascii: "0") &+ digit : UInt8(ascii: "a") &+ digit &- 10
                 nibble += 1
             }
             return length
         }
     }
 
-    var hexText: String { render(dashes: [], length: 32) }
-    var uuidText: String { render(dashes: Self.uuidDashes, length: 36) }
+    var hexText: String { render(uuid: false) }
+    var uuidText: String { render(uuid: true) }
 }
 
 /// A scheduled wake-up of one message: its delay or visibility timeout runs out.

@@ -1,3 +1,4 @@
+import Crypto
 import HeapModule
 import Testing
 
@@ -109,5 +110,45 @@ struct IdentifierTests {
         #expect("89ab".contains(Array(sample)[19]))
         #expect(
             Identifiers(shardId: 4, receiptHandleKey: Array(repeating: 1, count: 32)).messageId(sequence: 42) != sample)
+    }
+
+    /// Every replica derives a message's id when it applies the send, so the id of a sequence must never
+    /// change between versions: this is the first form of the derivation, byte by byte.
+    @Test func messageIdsKeepTheirFirstDerivation() {
+        let key = Array(repeating: UInt8(7), count: 32)
+        let salt = Array(HMAC<SHA256>.authenticationCode(for: Array("message-id".utf8), using: SymmetricKey(data: key)))
+        let saltHigh = salt[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let saltLow = salt[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        func mix(_ value: UInt64) -> UInt64 {
+            var z = value &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        func reference(shard: UInt32, sequence: UInt64) -> String {
+            let unique = mix(sequence ^ saltHigh)
+            let other = mix(sequence ^ saltLow ^ (UInt64(shard) << 32 | UInt64(shard)))
+            var bytes = [UInt8](repeating: 0, count: 16)
+            for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: unique >> (UInt64(index) * 8)) }
+            bytes[10] = UInt8(truncatingIfNeeded: unique >> 48)
+            bytes[11] = UInt8(truncatingIfNeeded: unique >> 56)
+            for (offset, index) in [6, 7, 8, 9, 12, 13, 14, 15].enumerated() {
+                bytes[index] = UInt8(truncatingIfNeeded: other >> (UInt64(offset) * 8))
+            }
+            bytes[6] = (bytes[6] & 0x0f) | 0x40
+            bytes[8] = (bytes[8] & 0x3f) | 0x80
+            var text = ""
+            for (index, byte) in bytes.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { text += "-" }
+                text += String(byte >> 4, radix: 16) + String(byte & 0x0f, radix: 16)
+            }
+            return text
+        }
+        for shard: UInt32 in [0, 5] {
+            let identifiers = Identifiers(shardId: shard, receiptHandleKey: key)
+            for sequence in Array(UInt64(0)..<2_000) + [1 << 40, UInt64.max - 1, UInt64.max] {
+                #expect(identifiers.messageId(sequence: sequence) == reference(shard: shard, sequence: sequence))
+            }
+        }
     }
 }
