@@ -1,10 +1,12 @@
 """TLS: a second `ferry serve --tls-cert --tls-key` with a throwaway CA (cryptography)."""
 
 import datetime
+import json
 import ipaddress
 import os
 import socket
 import ssl
+import subprocess
 
 import pytest
 import requests
@@ -139,3 +141,21 @@ def test_tls_plain_http_is_not_served(tls_server):
     except requests.RequestException:
         return  # connection closed / reset: fine
     assert r.status_code >= 400
+
+
+def test_tls_ferry_bench(tls_server):
+    """`ferry bench` over HTTPS, trusting the test CA with --ca-bundle: every acknowledged message comes back."""
+    endpoint, ca = tls_server
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=fs.ACCESS_KEY, AWS_SECRET_ACCESS_KEY=fs.SECRET_KEY)
+    out = subprocess.run(
+        [fs.resolve_ferry_bin(), "bench", "--endpoint", endpoint, "--ca-bundle", ca, "--messages", "500",
+         "--producers", "2", "--consumers", "2", "--drain-timeout", "5", "--json"],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["sent"] == 500 and report["lost"] == 0, report
+    assert report["errors"] == {}, report
+    untrusted = subprocess.run(
+        [fs.resolve_ferry_bin(), "bench", "--endpoint", endpoint, "--messages", "10", "--json"],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert untrusted.returncode != 0
