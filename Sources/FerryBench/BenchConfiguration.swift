@@ -69,7 +69,7 @@ public struct BenchConfiguration: Sendable {
             return "--producers and --consumers must be 0–\(Limits.workersMax)"
         }
         if workload != .consume && producers == 0 { return "workload \(workload.rawValue) needs producers" }
-        if let rate = rateMessagesPerSecond, !(rate > 0 && rate <= 10_000_000) { return "--rate must be 1–10000000" }
+        if let rate = rateMessagesPerSecond, !(rate >= 1 && rate <= 10_000_000) { return "--rate must be 1–10000000" }
         if workload != .produce && consumers == 0 { return "workload \(workload.rawValue) needs consumers" }
         if !(1...10).contains(batchSize) { return "--batch must be 1–10" }
         if !(Limits.messageSizeBytesMin...Limits.messageSizeBytesMax).contains(messageSizeBytes) {

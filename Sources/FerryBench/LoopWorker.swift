@@ -175,7 +175,10 @@ final class LoopWorker: @unchecked Sendable {
             LoopConnection.connect(to: endpoint, tls: tls, on: loop).whenComplete { result in
                 switch result {
                 case .success(let connection):
-                    guard !self.isDone else { return connection.close() }
+                    guard !self.isDone else {
+                        connection.close()
+                        return completion(.failure(SQSConnection.ConnectionError(description: "the worker stopped")))
+                    }
                     self.connection = connection
                     self.call(action, body, completion: completion)
                 case .failure(let error):
@@ -189,7 +192,8 @@ final class LoopWorker: @unchecked Sendable {
             headers = try SQSBenchClient.signedHeaders(
                 action: action, body: body, authority: endpoint.authority, signer: runner.signer, keyMemo: keyMemo)
         } catch {
-            return completion(.failure(SQSCallError(code: "SignatureError", message: "\(error)")))
+            // Counted as a connection failure, so that a request that cannot be signed ends the worker.
+            return completion(.failure(SQSConnection.ConnectionError(description: "cannot sign the request: \(error)")))
         }
         connection.post(headers: headers, body: body) { response in
             switch response {

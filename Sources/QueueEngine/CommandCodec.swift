@@ -276,7 +276,7 @@ extension BinaryReader {
             senderId: try readString(),
             sentTimestamp: try readSigned(in: SnapshotDecoder.timestampRange, "sent timestamp"),
             messageGroupId: try readOptionalString(), messageDeduplicationId: try readOptionalString(),
-            sizeBytes: try readInt(in: SnapshotDecoder.countRange, "message size"),
+            sizeBytes: try readInt(in: SnapshotDecoder.messageSizeRange, "message size"),
             deadLetterQueueSourceArn: try readOptionalString(), originQueueName: try readOptionalString(),
             returnDeadLetterQueueSourceArn: try readOptionalString(), returnOriginQueueName: try readOptionalString())
         if transfersCarryReceives {

@@ -9,6 +9,8 @@ enum SnapshotDecoder {
     static let timestampRange: ClosedRange<Int64> = 0...(Int64.max / 2)
     /// Counts of messages kept in move tasks and sizes: far from overflow when added to.
     static let countRange: ClosedRange<Int> = 0...(Int.max / 4)
+    /// A message's size (`StoredMessage` holds it in 32 bits).
+    static let messageSizeRange = 0...Int(UInt32.max)
     /// The fewest bytes a message takes: 22 fields of at least one byte.
     static let messageBytesMin = 22
     /// The fewest bytes a move task takes: 10 fields of at least one byte.
@@ -152,7 +154,7 @@ enum SnapshotDecoder {
             sentTimestamp: try reader.readSigned(in: timestampRange, "sent timestamp"),
             messageGroupId: try reader.readOptionalString(), messageDeduplicationId: try reader.readOptionalString(),
             fifoSequenceNumber: try reader.readOptional { reader throws(EngineCodecError) in try reader.readVarint() },
-            sizeBytes: try reader.readInt(in: countRange, "message size"),
+            sizeBytes: try reader.readInt(in: messageSizeRange, "message size"),
             deadLetterQueueSourceArn: try reader.readOptionalString(), originQueueName: try reader.readOptionalString(),
             state: try decodeState(from: &reader),
             visibleAtMilliseconds: try reader.readSigned(in: timestampRange, "visibility deadline"),

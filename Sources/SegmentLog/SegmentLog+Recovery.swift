@@ -62,6 +62,18 @@ extension SegmentLog {
             }
         }
         if log.segments.isEmpty { try log.createSegment(sequence: 1) }
+        if log.salvagedDamage != nil {
+            // What was salvaged may leave a commit index past the entries kept (and a term and vote read
+            // from segments set aside): record the hard state as it now stands, so that no later open
+            // reads a commit index the log cannot reach.
+            log.hardState.commit = min(log.hardState.commit, max(log.lastIndex, log.snapshotIndex))
+            do {
+                try log.setHardState(log.hardState)
+            } catch {
+                log.close()
+                throw error
+            }
+        }
         return log
     }
 
