@@ -58,13 +58,10 @@ final class LoopConnection {
         guard handler.isReusable, let context = handler.context else {
             return completion(.failure(SQSConnection.ConnectionError(description: "the connection is closed")))
         }
-        var httpHeaders = HTTPHeaders()
-        for header in headers { httpHeaders.add(name: header.name, value: header.value) }
-        httpHeaders.add(name: "content-length", value: String(body.count))
         var buffer = context.channel.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
         handler.completion = completion
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: httpHeaders)
+        let head = SQSConnection.requestHead(headers: headers, bodyBytes: body.count)
         context.write(NIOAny(HTTPClientRequestPart.head(head)), promise: nil)
         context.write(NIOAny(HTTPClientRequestPart.body(.byteBuffer(buffer))), promise: nil)
         context.writeAndFlush(NIOAny(HTTPClientRequestPart.end(nil)), promise: nil)
@@ -83,33 +80,24 @@ private final class ResponseCollector: ChannelInboundHandler, RemovableChannelHa
     var context: ChannelHandlerContext?
     var completion: ((Result<SQSConnection.Response, SQSConnection.ConnectionError>) -> Void)?
     var isReusable = true
-    private var status = 0
-    private var queryError: String?
-    private var collected: [UInt8] = []
+    private var assembly = ResponseAssembly()
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            status = Int(head.status.code)
-            if !head.isKeepAlive { isReusable = false }
-            queryError = head.headers.first(name: "x-amzn-query-error")
-        case .body(let chunk):
-            guard collected.count + chunk.readableBytes <= BenchConfiguration.Limits.responseBytesMax else {
-                return fail(
-                    context, "response longer than \(BenchConfiguration.Limits.responseBytesMax) bytes")
-            }
-            collected.append(contentsOf: chunk.readableBytesView)
-        case .end:
-            guard status != 0, let completion else { return fail(context, "response without a request or status") }
-            let response = SQSConnection.Response(status: status, queryError: queryError, body: collected)
-            self.completion = nil
-            (status, queryError, collected) = (0, nil, [])
-            completion(.success(response))
+        let whole: (response: SQSConnection.Response, isKeepAlive: Bool)?
+        do {
+            whole = try assembly.add(unwrapInboundIn(data))
+        } catch {
+            return fail(context, error.description)
         }
+        guard let whole else { return }
+        if !whole.isKeepAlive { isReusable = false }
+        guard let completion else { return fail(context, "a response to no request") }
+        self.completion = nil
+        completion(.success(whole.response))
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -79,33 +79,59 @@ public final class SQSConnection {
             }
         }
         defer { timer?.cancel() }
-        var httpHeaders = HTTPHeaders()
-        for header in headers { httpHeaders.add(name: header.name, value: header.value) }
-        httpHeaders.add(name: "content-length", value: String(body.count))
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: httpHeaders)
+        let head = Self.requestHead(headers: headers, bodyBytes: body.count)
         var buffer = allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
         try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(buffer)), .end(nil)])
-        var status = 0
-        var queryError: String?
-        var collected: [UInt8] = []
+        var assembly = ResponseAssembly()
         while let part = try await inbound.next() {
-            switch part {
-            case .head(let responseHead):
-                status = Int(responseHead.status.code)
-                if !responseHead.isKeepAlive { isReusable = false }
-                queryError = responseHead.headers.first(name: "x-amzn-query-error")
-            case .body(let chunk):
-                guard collected.count + chunk.readableBytes <= BenchConfiguration.Limits.responseBytesMax else {
-                    throw ConnectionError(
-                        description: "response longer than \(BenchConfiguration.Limits.responseBytesMax) bytes")
-                }
-                collected.append(contentsOf: chunk.readableBytesView)
-            case .end:
-                guard status != 0 else { throw ConnectionError(description: "response without a status line") }
-                return Response(status: status, queryError: queryError, body: collected)
+            if let response = try assembly.add(part) {
+                if !response.isKeepAlive { isReusable = false }
+                return response.response
             }
         }
         throw ConnectionError(description: "connection to \(endpoint.authority) closed")
+    }
+
+    /// The head of a POST to `/` with `headers` and a body of `bodyBytes`.
+    static func requestHead(headers: [(name: String, value: String)], bodyBytes: Int) -> HTTPRequestHead {
+        var httpHeaders = HTTPHeaders()
+        for header in headers { httpHeaders.add(name: header.name, value: header.value) }
+        httpHeaders.add(name: "content-length", value: String(bodyBytes))
+        return HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: httpHeaders)
+    }
+}
+
+/// One HTTP response as its parts arrive: status, the `x-amzn-query-error` header and the body, bounded by
+/// `BenchConfiguration.Limits.responseBytesMax`.
+struct ResponseAssembly {
+    private var status = 0
+    private var isKeepAlive = true
+    private var queryError: String?
+    private var collected: [UInt8] = []
+
+    /// Adds a part; returns the response (and whether the connection stays open) once it is whole.
+    mutating func add(_ part: HTTPClientResponsePart) throws(SQSConnection.ConnectionError) -> (
+        response: SQSConnection.Response, isKeepAlive: Bool
+    )? {
+        switch part {
+        case .head(let head):
+            status = Int(head.status.code)
+            isKeepAlive = head.isKeepAlive
+            queryError = head.headers.first(name: "x-amzn-query-error")
+        case .body(let chunk):
+            guard collected.count + chunk.readableBytes <= BenchConfiguration.Limits.responseBytesMax else {
+                throw SQSConnection.ConnectionError(
+                    description: "response longer than \(BenchConfiguration.Limits.responseBytesMax) bytes")
+            }
+            collected.append(contentsOf: chunk.readableBytesView)
+        case .end:
+            guard status != 0 else {
+                throw SQSConnection.ConnectionError(description: "response without a status line")
+            }
+            defer { self = ResponseAssembly() }
+            return (SQSConnection.Response(status: status, queryError: queryError, body: collected), isKeepAlive)
+        }
+        return nil
     }
 }

@@ -34,9 +34,10 @@ extension PeerTransportTLSTests {
         let map: [UInt64: Int] = [1: ports[0], 2: ports[1]]
         // The idle timeout runs from the TCP connection, through the TLS handshake: debug-built handshakes
         // on a loaded 2-core machine (the whole suite at once) took longer than 1 s, and every link was
-        // closed before its hello.
-        let one = try await Self.start(1, ports: map, knowing: [], idleMilliseconds: 5_000)
-        let two = try await Self.start(2, ports: map, knowing: [], idleMilliseconds: 5_000)
+        // closed before its hello; with 5 s, a fresh-clone CI run still saw no link for 30 s. What this
+        // test checks does not depend on either timeout.
+        let one = try await Self.start(1, ports: map, knowing: [], idleMilliseconds: 30_000)
+        let two = try await Self.start(2, ports: map, knowing: [], idleMilliseconds: 30_000)
         #expect(one.transport.dialLoopCount == 0)
         let everyone: [PeerNodeID: PeerAddress] = [1: Self.address(ports[0]), 2: Self.address(ports[1])]
         for _ in 0..<3 {
@@ -46,8 +47,8 @@ extension PeerTransportTLSTests {
         #expect(one.transport.peers == [2: Self.address(ports[1])], "this node's own entry is ignored")
         #expect(one.transport.dialLoopCount == 1, "one dial loop however often the peers are set")
         #expect(two.transport.dialLoopCount == 0, "the higher id does not dial")
-        #expect(await Self.waitConnected(one, to: 2))
-        #expect(await Self.waitConnected(two, to: 1))
+        #expect(await Self.waitConnected(one, to: 2, seconds: 90))
+        #expect(await Self.waitConnected(two, to: 1, seconds: 90))
         #expect(one.transport.send(Self.frame("1→2"), to: 2))
         #expect(two.transport.send(Self.frame("2→1"), to: 1))
         #expect(await two.inbox.waitFor(count: 1).first?.1.payload == ByteBuffer(string: "1→2"))
