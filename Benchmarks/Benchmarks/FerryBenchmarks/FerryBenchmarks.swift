@@ -78,6 +78,26 @@ func engineBenchmarks() {
         benchmark.stopMeasurement()
     }
 
+    // A send with the shard's capacity check (the totals of every queue of the shard, read before each
+    // send by the driver) on an engine holding 10,000 queues: must cost about what a send alone does.
+    Benchmark("QueueEngine.SendMessageBatch+Totals_10x256B_10000Queues") { benchmark in
+        var engine = makeEngine()
+        for index in 0..<10_000 {
+            _ = engine.apply(.createQueue(name: "q\(index)", attributes: [:], tags: [:]), timestampMilliseconds: 2)
+        }
+        var now: Int64 = 10
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            now += 1
+            blackHole(engine.storedTotals)
+            blackHole(
+                engine.apply(
+                    .sendMessages(queueName: "bench", entries: batchEntries, senderId: "A", isBatch: true),
+                    timestampMilliseconds: now))
+        }
+        benchmark.stopMeasurement()
+    }
+
     // Receive 10, delete them and send 10 more, on a queue kept at a given depth: the cost must not grow
     // with depth. The filled engine is built once; each sample works on a copy, made before measuring.
     for depth in [1_000, 100_000] {
