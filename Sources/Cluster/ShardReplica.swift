@@ -290,6 +290,8 @@ final class ShardReplica: @unchecked Sendable {
             do {
                 try storage.adoptLocalSnapshot(snapshot)
                 carryOut(driver.snapshotWritten(snapshot))
+                // The entries the snapshot covers and the one it replaces are freed now.
+                DispatchQueue.global(qos: .background).async { Self.returnFreedMemory() }
             } catch {
                 carryOut(driver.snapshotFailed("\(error)"))
             }
@@ -367,9 +369,9 @@ final class ShardReplica: @unchecked Sendable {
         }
         let log = storage.log
         let (directory, fileSystem, compress) = (log.directory, log.fileSystem, log.options.compressionBytesMin != .max)
-        nonisolated(unsafe) let job = job
+        let pending = PendingSnapshotJob(job)
         Thread.detachNewThread { [self] in
-            let snapshot = job.encode()
+            let snapshot = pending.take().encode()
             do {
                 try ShardStorage.writeSnapshot(
                     snapshot, directory: directory, fileSystem: fileSystem, compress: compress)
@@ -378,6 +380,15 @@ final class ShardReplica: @unchecked Sendable {
                 post(.snapshotFailed("\(error)"))
             }
         }
+    }
+
+    /// Hands freed memory back to the system where the allocator keeps it (glibc's `malloc_trim`; off
+    /// the drive thread, since it walks the heap): after a snapshot, the log entries it covers, the snapshot
+    /// it replaces and what encoding it took are otherwise kept by the process.
+    static func returnFreedMemory() {
+        #if os(Linux) && canImport(Glibc)
+            _ = glibcMallocTrim(0)
+        #endif
     }
 
     /// Under `--fsync batch`, syncs the log once the interval passed since the last sync.
@@ -403,5 +414,25 @@ final class ShardReplica: @unchecked Sendable {
             return inbox.inputs
         }
         for input in leftover { input.refuse(error) }
+    }
+}
+
+#if os(Linux) && canImport(Glibc)
+    /// glibc's `int malloc_trim(size_t pad)`, which its Swift module does not expose (malloc.h).
+    @_silgen_name("malloc_trim")
+    private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
+
+/// A snapshot job handed to the thread that encodes it, which lets it go as soon as it has encoded it (the
+/// engine state the job holds is a copy that the drive thread's changes made whole).
+private final class PendingSnapshotJob: @unchecked Sendable {
+    // @unchecked: taken once, by the one thread that encodes it.
+    private var job: SnapshotJob?
+
+    init(_ job: SnapshotJob) { self.job = job }
+
+    func take() -> SnapshotJob {
+        defer { job = nil }
+        return job!
     }
 }
